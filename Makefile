@@ -1,0 +1,34 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/tocsin
+
+.PHONY: run test test-sqlite test-postgres install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install, migrate, load the demo organisation and serve on http://127.0.0.1:8000
+run: $(STAMP)
+	$(BIN)/tocsin demo
+	$(BIN)/tocsin serve
+
+## Every test: SQLite (with the browser tests), then PostgreSQL
+test: $(STAMP)
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: $(STAMP)
+	TOCSIN_DATABASE_URL=sqlite:///./var/test.db $(BIN)/python -m pytest
+
+test-postgres: $(STAMP)
+	TOCSIN_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -m "not e2e"
+
+clean:
+	rm -rf $(VENV) var tocsin.db tocsin.db-wal tocsin.db-shm

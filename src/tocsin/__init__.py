@@ -1,0 +1,1 @@
+"""Tocsin: IT service continuity and incident response."""

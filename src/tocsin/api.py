@@ -1,0 +1,46 @@
+"""The JSON API at /api/v1: mounts each app's router and turns every failure into a clean 4xx."""
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from .core.api import router as core_router
+from .core.api_auth import API_AUTH
+from .core.permissions import PermissionDeniedError
+
+api = NinjaAPI(
+    title="Tocsin API",
+    version="1",
+    urls_namespace="api-v1",
+    auth=API_AUTH,
+    description="Bearer tokens (`Authorization: Bearer tcs_…`) or the browser session with CSRF.",
+)
+api.add_router("/", core_router)
+
+
+@api.exception_handler(PermissionDeniedError)
+def permission_denied(request, exc):
+    return api.create_response(request, {"detail": str(exc.args[0]), "permission": exc.permission}, status=403)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return api.create_response(request, {"detail": "Authentication required: send a valid bearer token."}, status=401)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request, exc):
+    if hasattr(exc, "error_dict"):
+        errors = {field: [str(m) for e in errs for m in e.messages] for field, errs in exc.error_dict.items()}
+        first = next(iter(errors.items()))
+        detail = f"{first[0]}: {first[1][0]}"
+    else:
+        errors, detail = {}, "; ".join(exc.messages)
+    return api.create_response(request, {"detail": detail, "errors": errors}, status=400)
+
+
+@api.exception_handler(Http404)
+@api.exception_handler(ObjectDoesNotExist)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "Not found."}, status=404)

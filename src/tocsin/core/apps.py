@@ -1,0 +1,12 @@
+"""Core app: identity, permissions, audit, encryption and operability."""
+
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "tocsin.core"
+    label = "core"
+    verbose_name = "Tocsin core"
+
+    def ready(self):
+        from . import signals  # noqa: F401  (audit of login events)

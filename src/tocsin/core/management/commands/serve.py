@@ -1,0 +1,44 @@
+import asyncio
+import sys
+
+from django.conf import settings
+from django.db import connections
+
+from tocsin import supervisor
+from tocsin.core.config_checks import production_refusals
+from tocsin.core.management.base import TocsinCommand
+from tocsin.core.migrating import migrate_serialised
+
+
+class Command(TocsinCommand):
+    help = "Apply pending migrations, then serve HTTP and run the supervised background parts."
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=1, help="HTTP worker processes (default 1).")
+        parser.add_argument(
+            "--server", choices=["granian", "uvicorn"], default="granian",
+            help="ASGI server; granian is the default because it measured faster (see bench/api_me.py).",
+        )
+        parser.add_argument("--no-migrate", action="store_true", help="Do not apply migrations first.")
+
+    def handle(self, *args, host, port, workers, server, no_migrate, **options):
+        if settings.PRODUCTION:
+            refusals = production_refusals()
+            if refusals:
+                for problem in refusals:
+                    self.stderr.write(f"refusing to start in production: {problem}")
+                sys.exit(2)
+        if not no_migrate:
+            migrate_serialised()
+        connections.close_all()
+        self.stdout.write(f"Tocsin is serving on http://{host}:{port}/ ({server}, {workers} worker(s))")
+        self.stdout.flush()
+        runner = supervisor.Supervisor(
+            supervisor.http_command(server, host, port, workers),
+            supervisor.load_parts(),
+            env=supervisor.child_environment(workers),
+        )
+        sys.exit(asyncio.run(runner.run()))

@@ -1,0 +1,120 @@
+"""Shapes of core resources on the JSON API."""
+
+from datetime import datetime
+
+from ninja import Field, Schema
+
+
+class RoleOut(Schema):
+    id: int
+    role: str
+    team: str | None = None
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    is_active: bool
+    roles: list[RoleOut]
+    teams: list[str]
+
+
+class MeOut(UserOut):
+    via: str
+    permissions: list[str]
+    mfa_enabled: bool
+
+
+class UserIn(Schema):
+    username: str = Field(min_length=1, max_length=150)
+    email: str = Field(default="", max_length=254)
+    password: str | None = Field(default=None, max_length=200)
+    first_name: str = Field(default="", max_length=150)
+    last_name: str = Field(default="", max_length=150)
+    roles: list[str] = []
+
+
+class UserPatch(Schema):
+    email: str | None = Field(default=None, max_length=254)
+    first_name: str | None = Field(default=None, max_length=150)
+    last_name: str | None = Field(default=None, max_length=150)
+    is_active: bool | None = None
+
+
+class RoleIn(Schema):
+    role: str
+    team: str | None = Field(default=None, description="Team slug; omit for every team")
+
+
+class TeamOut(Schema):
+    id: int
+    name: str
+    slug: str
+    description: str
+
+
+class TeamIn(Schema):
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=2000)
+
+
+class MemberIn(Schema):
+    user_id: int
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    status: str
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=120)
+    expires_days: int | None = Field(default=None, ge=1, le=3650)
+    scopes: list[str] = []
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret; shown only in this response")
+
+
+class AuditOut(Schema):
+    seq: int
+    at: datetime
+    actor_type: str
+    actor_id: str
+    actor_label: str
+    action: str
+    object_type: str
+    object_id: str
+    summary: dict
+    ip: str
+    request_id: str
+    prev_hash: str
+    hash: str
+
+
+class VerifyOut(Schema):
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    problem: str
+    bad_seq: int | None
+
+
+class PermissionOut(Schema):
+    name: str
+    description: str
+    team_scoped: bool
+    interactive: bool
+    roles: list[str]

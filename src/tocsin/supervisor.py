@@ -1,0 +1,86 @@
+"""`tocsin serve` as a supervisor: it runs the HTTP server as a child process and the
+long-lived background parts (audit anchoring now; engine, SMTP listener and ingestion
+writer later) in its own event loop, and stops them all together."""
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+import tempfile
+
+from django.conf import settings
+
+log = logging.getLogger("tocsin.supervisor")
+
+
+def load_parts():
+    """Instantiate TOCSIN_SUPERVISED_PARTS: objects with a `name` and `async run(stop: asyncio.Event)`."""
+    parts = []
+    for dotted in settings.TOCSIN_SUPERVISED_PARTS:
+        module, _, attribute = dotted.rpartition(".")
+        parts.append(getattr(importlib.import_module(module), attribute)())
+    return parts
+
+
+def http_command(server, host, port, workers):
+    target = "tocsin.asgi:application"
+    if server == "granian":
+        return [
+            sys.executable, "-m", "granian", "--interface", "asgi", "--host", host, "--port", str(port),
+            "--workers", str(workers), "--no-ws", "--log-level", "warning", target,
+        ]
+    return [
+        sys.executable, "-m", "uvicorn", target, "--host", host, "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--lifespan", "on", "--log-level", "warning",
+    ]
+
+
+class Supervisor:
+    def __init__(self, command, parts, env=None):
+        self.command = command
+        self.parts = parts
+        self.env = env or os.environ.copy()
+
+    async def run(self):
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        child = await asyncio.create_subprocess_exec(*self.command, env=self.env)
+        tasks = [asyncio.create_task(self._guard(part, stop), name=part.name) for part in self.parts]
+        child_exit = asyncio.create_task(child.wait())
+        stop_wait = asyncio.create_task(stop.wait())
+        await asyncio.wait({child_exit, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        if child.returncode is None:
+            child.terminate()
+            try:
+                await asyncio.wait_for(child.wait(), 15)
+            except TimeoutError:
+                child.kill()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stop_wait.cancel()
+        return child.returncode or 0
+
+    @staticmethod
+    async def _guard(part, stop):
+        """Restart a crashed part after a pause; one failing part must not take the server down."""
+        while not stop.is_set():
+            try:
+                await part.run(stop)
+                return
+            except Exception:
+                log.exception("supervised part failed; restarting", extra={"part": part.name})
+                try:
+                    await asyncio.wait_for(stop.wait(), 5)
+                except TimeoutError:
+                    pass
+
+
+def child_environment(workers):
+    env = os.environ.copy()
+    if workers > 1 and not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tocsin-metrics-")
+    return env

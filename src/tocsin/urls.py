@@ -1,0 +1,20 @@
+"""URL map: the API, operational endpoints, accounts and administration, and the web UI."""
+
+from django.urls import include, path
+
+from .api import api
+from .core import ops_views
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics_view, name="metrics"),
+    path("", include("tocsin.core.urls")),
+    path("", include("tocsin.web.urls")),
+]
+
+handler400 = "tocsin.web.errors.bad_request"
+handler403 = "tocsin.web.errors.forbidden"
+handler404 = "tocsin.web.errors.not_found"
+handler500 = "tocsin.web.errors.server_error"

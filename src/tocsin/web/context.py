@@ -1,0 +1,21 @@
+"""Template context: the navigation links the signed-in user may follow."""
+
+from tocsin.core.permissions import can
+from tocsin.core.view_access import principal
+
+_LINKS = [
+    ("Home", "/", None),
+    ("Users", "/admin/users/", "users:manage"),
+    ("Teams", "/admin/teams/", "users:manage"),
+    ("MFA policy", "/admin/mfa-policy/", "settings:manage"),
+    ("Audit log", "/audit/", "audit:read"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_links": []}
+    who = principal(request)
+    links = [(label, url) for label, url, perm in _LINKS if perm is None or can(who, perm)]
+    return {"nav_links": links}

@@ -1,0 +1,9 @@
+"""Routes of the web shell."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+]
