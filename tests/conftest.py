@@ -38,8 +38,16 @@ def pytest_configure(config):
 @pytest.fixture(scope="session", autouse=True)
 def _audit_triggers_survive_flush():
     """Transactional tests flush tables between tests; on SQLite that is a DELETE, which the
-    append-only trigger refuses. Drop the triggers around the flush and put them back."""
-    from django.db.backends.sqlite3.operations import DatabaseOperations
+    append-only trigger refuses. Drop the triggers around the flush and put them back.
+    (PostgreSQL flushes with TRUNCATE, which row triggers do not see.)"""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        yield
+        return
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    DatabaseOperations = DatabaseWrapper.ops_class
 
     from tocsin.core import audit_guard
 

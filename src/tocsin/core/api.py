@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from . import audit, audit_export, mfa, services
@@ -96,7 +96,7 @@ def list_users(request):
 def create_user(request, payload: UserIn):
     check(request, "users:manage")
     user = services.create_user(actor=_actor(request), **payload.dict())
-    return 201, _user_out(_users_with_relations().get(pk=user.pk))
+    return Status(201, _user_out(_users_with_relations().get(pk=user.pk)))
 
 
 @router.get("/users/{user_id}", response=UserOut)
@@ -124,7 +124,7 @@ def assign_role(request, user_id: int, payload: RoleIn):
     user = get_object_or_404(User, pk=user_id)
     team = get_object_or_404(Team, slug=payload.team) if payload.team else None
     assignment = services.assign_role(user, payload.role, actor=_actor(request), team=team)
-    return 201, {"id": assignment.pk, "role": assignment.role, "team": team.slug if team else None}
+    return Status(201, {"id": assignment.pk, "role": assignment.role, "team": team.slug if team else None})
 
 
 @router.delete("/users/{user_id}/roles/{assignment_id}", response={204: None})
@@ -132,7 +132,7 @@ def revoke_role(request, user_id: int, assignment_id: int):
     check(request, "users:manage")
     assignment = get_object_or_404(RoleAssignment.objects.select_related("team", "user"), pk=assignment_id, user_id=user_id)
     services.revoke_role(assignment, actor=_actor(request))
-    return 204, None
+    return Status(204, None)
 
 
 # --- teams ------------------------------------------------------------------
@@ -148,7 +148,7 @@ def list_teams(request):
 @router.post("/teams", response={201: TeamOut})
 def create_team(request, payload: TeamIn):
     check(request, "users:manage")
-    return 201, services.create_team(actor=_actor(request), **payload.dict())
+    return Status(201, services.create_team(actor=_actor(request), **payload.dict()))
 
 
 @router.post("/teams/{slug}/members", response={204: None})
@@ -156,7 +156,7 @@ def add_member(request, slug: str, payload: MemberIn):
     check(request, "users:manage")
     team = get_object_or_404(Team, slug=slug)
     services.add_member(team, get_object_or_404(User, pk=payload.user_id), actor=_actor(request))
-    return 204, None
+    return Status(204, None)
 
 
 @router.delete("/teams/{slug}/members/{user_id}", response={204: None})
@@ -164,7 +164,7 @@ def remove_member(request, slug: str, user_id: int):
     check(request, "users:manage")
     team = get_object_or_404(Team, slug=slug)
     services.remove_member(team, get_object_or_404(User, pk=user_id), actor=_actor(request))
-    return 204, None
+    return Status(204, None)
 
 
 # --- tokens -----------------------------------------------------------------
@@ -183,7 +183,7 @@ def create_token(request, payload: TokenIn):
         request.principal.user, actor=_actor(request), name=payload.name,
         expires_days=payload.expires_days, scopes=payload.scopes,
     )
-    return 201, {**TokenOut.from_orm(token).dict(), "token": secret}
+    return Status(201, {**TokenOut.model_validate(token).model_dump(), "token": secret})
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke a token (one's own, or any as admin)")
@@ -194,7 +194,7 @@ def revoke_token(request, token_id: int):
     else:
         check(request, "users:manage", target=f"token:{token_id}")
     services.revoke_token(token, actor=_actor(request))
-    return 204, None
+    return Status(204, None)
 
 
 # --- audit ------------------------------------------------------------------
