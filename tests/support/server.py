@@ -69,5 +69,6 @@ class Served:
         self.log.close()
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text()
