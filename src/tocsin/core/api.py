@@ -10,6 +10,7 @@ from .api_auth import check
 from .models import ApiToken, AuditEntry, Membership, RoleAssignment, Team, User
 from .permissions import MATRIX, PERMISSIONS, teams_for
 from .schemas import (
+    ObjectId,
     AuditOut,
     MeOut,
     MemberIn,
@@ -100,13 +101,13 @@ def create_user(request, payload: UserIn):
 
 
 @router.get("/users/{user_id}", response=UserOut)
-def get_user(request, user_id: int):
+def get_user(request, user_id: ObjectId):
     check(request, "users:manage")
     return _user_out(get_object_or_404(_users_with_relations(), pk=user_id))
 
 
 @router.patch("/users/{user_id}", response=UserOut)
-def update_user(request, user_id: int, payload: UserPatch):
+def update_user(request, user_id: ObjectId, payload: UserPatch):
     check(request, "users:manage")
     user = get_object_or_404(User, pk=user_id)
     changes = payload.dict(exclude_unset=True, exclude_none=True)
@@ -119,7 +120,7 @@ def update_user(request, user_id: int, payload: UserPatch):
 
 
 @router.post("/users/{user_id}/roles", response={201: RoleOut})
-def assign_role(request, user_id: int, payload: RoleIn):
+def assign_role(request, user_id: ObjectId, payload: RoleIn):
     check(request, "users:manage")
     user = get_object_or_404(User, pk=user_id)
     team = get_object_or_404(Team, slug=payload.team) if payload.team else None
@@ -128,7 +129,7 @@ def assign_role(request, user_id: int, payload: RoleIn):
 
 
 @router.delete("/users/{user_id}/roles/{assignment_id}", response={204: None})
-def revoke_role(request, user_id: int, assignment_id: int):
+def revoke_role(request, user_id: ObjectId, assignment_id: ObjectId):
     check(request, "users:manage")
     assignment = get_object_or_404(RoleAssignment.objects.select_related("team", "user"), pk=assignment_id, user_id=user_id)
     services.revoke_role(assignment, actor=_actor(request))
@@ -160,7 +161,7 @@ def add_member(request, slug: str, payload: MemberIn):
 
 
 @router.delete("/teams/{slug}/members/{user_id}", response={204: None})
-def remove_member(request, slug: str, user_id: int):
+def remove_member(request, slug: str, user_id: ObjectId):
     check(request, "users:manage")
     team = get_object_or_404(Team, slug=slug)
     services.remove_member(team, get_object_or_404(User, pk=user_id), actor=_actor(request))
@@ -187,7 +188,7 @@ def create_token(request, payload: TokenIn):
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke a token (one's own, or any as admin)")
-def revoke_token(request, token_id: int):
+def revoke_token(request, token_id: ObjectId):
     token = get_object_or_404(ApiToken.objects.select_related("user"), pk=token_id)
     if token.user_id == request.principal.user.pk:
         check(request, "tokens:own")

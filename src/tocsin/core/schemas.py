@@ -1,8 +1,12 @@
 """Shapes of core resources on the JSON API."""
 
 from datetime import datetime
+from typing import Annotated
 
-from ninja import Field, Schema
+from ninja import Field, Path, Schema
+
+MAX_ID = 2**63 - 1
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class RoleOut(Schema):
@@ -62,7 +66,7 @@ class TeamIn(Schema):
 
 
 class MemberIn(Schema):
-    user_id: int
+    user_id: int = Field(ge=1, le=MAX_ID)
 
 
 class TokenOut(Schema):

@@ -1,0 +1,26 @@
+"""Schemathesis drives every API operation with generated input: none may answer 5xx."""
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from tocsin.core import audit, services
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+
+
+@pytest.fixture
+def admin_header(make_user, make_team):
+    make_team("Network")
+    user = make_user("fuzz-admin", roles=["admin"])
+    _, secret = services.issue_token(user, actor=audit.Actor.system("test"), name="fuzz")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.django_db
+def test_api_never_answers_5xx(case, admin_header):
+    case.call_and_validate(headers={**admin_header, "Host": "127.0.0.1"}, checks=[not_a_server_error])
