@@ -60,27 +60,51 @@ def wait_healthy(proc, port, log_path):
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before becoming healthy; see {log_path}")
+            raise RuntimeError(f"server exited with {proc.returncode} before becoming healthy")
         try:
             if httpx.get(f"http://{HOST}:{port}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"server not healthy after {STARTUP_TIMEOUT}s; see {log_path}")
+    raise RuntimeError(f"server not healthy after {STARTUP_TIMEOUT}s")
+
+
+def live_group_members(pgid):
+    """Pids still running in process group pgid (zombies excluded: they hold nothing)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name is parenthesised and may contain spaces, so split after the last ')'.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
 
 
 def stop(proc):
-    if proc.poll() is not None:
-        return
-    # The supervisor forwards SIGTERM to its server child; killing only it would orphan the workers.
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        # start_new_session put the whole tree in one group, so this reaches grandchildren too.
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    """Stop `tocsin serve` and everything it started; return (seconds taken, pids that outlived it)."""
+    started = time.monotonic()
+    if proc.poll() is None:
+        # The supervisor forwards SIGTERM to its server child; killing only that child would orphan the workers.
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+    elapsed = time.monotonic() - started
+    # start_new_session made the serve process a group leader, so its whole tree (server workers included,
+    # even ones the supervisor lost track of) can be found and killed by group.
+    stragglers = live_group_members(proc.pid)
+    if stragglers:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+    return elapsed, stragglers
 
 
 def check_endpoint(port, token):
@@ -138,21 +162,31 @@ def measure(env, tmp, server, workers, token, args):
             [str(TOCSIN), "serve", "--host", HOST, "--port", str(port), "--server", server, "--workers", str(workers)],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+    result = {}
     try:
         wait_healthy(proc, port, log_path)
-        problem = check_endpoint(port, token)
+        result["problem"] = check_endpoint(port, token)
         if args.warmup > 0:
             # First requests pay for imports, connection setup and cold caches in every worker.
             wrk(port, token, args.warmup, args.connections, args.threads, latency=False)
-        result = parse_wrk(wrk(port, token, args.duration, args.connections, args.threads))
-        result["problem"] = problem
+        result.update(parse_wrk(wrk(port, token, args.duration, args.connections, args.threads)))
         return result
+    except Exception:
+        show_log(log_path, server, workers, everything=True)
+        raise
     finally:
-        stop(proc)
-        result_log = log_path.read_text(errors="replace").strip()
-        if result_log:
-            print(f"--- {server} x{workers} server log ({log_path}), last lines:", file=sys.stderr)
-            print("\n".join(result_log.splitlines()[-15:]), file=sys.stderr)
+        result["stop_seconds"], result["stragglers"] = stop(proc)
+        show_log(log_path, server, workers)
+
+
+def show_log(log_path, server, workers, everything=False):
+    # Per-request access lines at INFO drown the warnings and tracebacks that explain a bad run.
+    lines = log_path.read_text(errors="replace").splitlines()
+    if not everything:
+        lines = [line for line in lines if '"level": "INFO"' not in line and not line.startswith("Tocsin is serving")]
+    if lines:
+        print(f"--- {server} x{workers} server log ({'last lines' if everything else 'non-INFO lines'}):", file=sys.stderr)
+        print("\n".join(lines[-30:]), file=sys.stderr)
 
 
 def fmt(value, spec):
@@ -190,16 +224,19 @@ def main():
     print()
     print(f"GET /api/v1/me  wrk -t{args.threads} -c{args.connections} -d{args.duration}s  "
           f"cores={os.cpu_count()}  sqlite synchronous={synchronous}")
-    print(f"{'server':<8} {'workers':>7} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    print(f"{'server':<8} {'workers':>7} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'stop s':>7}")
     for server, workers, r in rows:
         if "error" in r:
             print(f"{server:<8} {workers:>7}  ERROR: {r['error']}")
             continue
         print(f"{server:<8} {workers:>7} {fmt(r['rps'], '10.1f')} {fmt(r['p50'], '8.2f')} "
-              f"{fmt(r['p99'], '8.2f')} {r['non2xx']:>8}")
+              f"{fmt(r['p99'], '8.2f')} {r['non2xx']:>8} {r['stop_seconds']:>7.1f}")
     for server, workers, r in rows:
         if r.get("problem"):
             print(f"note: {server} x{workers}: {r['problem']}")
+        if r.get("stragglers"):
+            print(f"note: {server} x{workers}: pids {r['stragglers']} outlived `tocsin serve` after SIGTERM "
+                  f"({r['stop_seconds']:.1f}s) and were SIGKILLed")
         if r.get("socket_errors"):
             print(f"note: {server} x{workers}: {r['socket_errors']}")
 

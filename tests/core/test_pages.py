@@ -107,3 +107,20 @@ def test_forms_need_csrf(make_user):
     client.force_login(make_user("boss", roles=["admin"]))
     assert client.post("/admin/teams/", {"name": "X"}).status_code == 403
     assert not AuditEntry.objects.filter(action="team.created").exists()
+
+
+def test_hostile_form_input_gets_a_message_not_a_500(make_user):
+    boss = make_user("boss", roles=["admin"])
+    ana = make_user("ana", roles=["viewer"])
+    client = _signed_in(boss)
+    for action, data in [
+        ("revoke-role", {"assignment": "abc"}),
+        ("revoke-role", {"assignment": "9" * 40}),
+        ("remove-team", {"team": "bad\x00slug"}),
+        ("assign-role", {"role": "overlord"}),
+    ]:
+        response = client.post(f"/admin/users/{ana.pk}/{action}/", data, follow=True)
+        assert response.status_code == 200, action
+        assert response.context["messages"], action
+    assert client.get("/audit/", {"action": "x\x00y"}).status_code == 200
+    assert client.post(f"/admin/users/{ana.pk}/explode/").status_code == 404

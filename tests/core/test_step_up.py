@@ -94,3 +94,12 @@ def test_role_policy_forces_enrolment(make_user):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/account/mfa/enrol/"
     assert client.get("/account/mfa/enrol/").status_code == 200
+
+
+def test_session_api_refused_until_required_mfa_is_enrolled(make_user):
+    RolePolicy.objects.create(role="responder", require_mfa=True)
+    client = Client()
+    client.force_login(make_user("resp2", roles=["responder"]))
+    assert client.get("/api/v1/me").status_code == 401
+    RolePolicy.objects.filter(role="responder").update(require_mfa=False)
+    assert client.get("/api/v1/me").status_code == 200

@@ -72,7 +72,7 @@ def user_action(request, user_id, action):
                 raise ValidationError(form.errors.as_text())
             services.assign_role(user, form.cleaned_data["role"], actor=actor, team=form.cleaned_data["team"])
         elif action == "revoke-role":
-            assignment = get_object_or_404(RoleAssignment, pk=request.POST.get("assignment"), user=user)
+            assignment = get_object_or_404(RoleAssignment, pk=_posted_id(request, "assignment"), user=user)
             services.revoke_role(assignment, actor=actor)
         elif action == "add-team":
             form = MembershipForm(request.POST)
@@ -80,7 +80,10 @@ def user_action(request, user_id, action):
                 raise ValidationError(form.errors.as_text())
             services.add_member(form.cleaned_data["team"], user, actor=actor)
         elif action == "remove-team":
-            services.remove_member(get_object_or_404(Team, slug=request.POST.get("team")), user, actor=actor)
+            form = MembershipForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors.as_text())
+            services.remove_member(form.cleaned_data["team"], user, actor=actor)
         elif action in {"activate", "deactivate"}:
             if user == request.user:
                 raise ValidationError("You cannot deactivate yourself.")
@@ -94,6 +97,13 @@ def user_action(request, user_id, action):
     else:
         messages.success(request, "Saved.")
     return redirect("admin-user", user_id=user.pk)
+
+
+def _posted_id(request, name):
+    value = request.POST.get(name, "")
+    if not (value.isascii() and value.isdigit() and len(value) < 19):
+        raise ValidationError(f"'{name}' must be a number.")
+    return int(value)
 
 
 @mfa.require_step_up
@@ -138,7 +148,7 @@ def _save_role_policies(request):
 
 @permission_required("audit:read")
 def audit_log(request):
-    filters = audit_export.AuditFilter(action=request.GET.get("action") or None, actor=request.GET.get("actor") or None)
+    filters = audit_export.filters_from_query(request.GET)
     page = Paginator(filters.apply(AuditEntry.objects.order_by("-seq")), 50).get_page(request.GET.get("page"))
     verdict = audit.verify() if request.GET.get("verify") else None
     return render(
@@ -150,5 +160,5 @@ def audit_log(request):
 
 @permission_required("audit:export")
 def audit_download(request, fmt):
-    filters = audit_export.AuditFilter(action=request.GET.get("action") or None, actor=request.GET.get("actor") or None)
+    filters = audit_export.filters_from_query(request.GET)
     return audit_export.response(filters, fmt, actor=_actor(request))

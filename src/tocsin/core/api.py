@@ -11,6 +11,7 @@ from .models import ApiToken, AuditEntry, Membership, RoleAssignment, Team, User
 from .permissions import MATRIX, PERMISSIONS, teams_for
 from .schemas import (
     ObjectId,
+    SlugPath,
     AuditOut,
     MeOut,
     MemberIn,
@@ -153,7 +154,7 @@ def create_team(request, payload: TeamIn):
 
 
 @router.post("/teams/{slug}/members", response={204: None})
-def add_member(request, slug: str, payload: MemberIn):
+def add_member(request, slug: SlugPath, payload: MemberIn):
     check(request, "users:manage")
     team = get_object_or_404(Team, slug=slug)
     services.add_member(team, get_object_or_404(User, pk=payload.user_id), actor=_actor(request))
@@ -161,7 +162,7 @@ def add_member(request, slug: str, payload: MemberIn):
 
 
 @router.delete("/teams/{slug}/members/{user_id}", response={204: None})
-def remove_member(request, slug: str, user_id: ObjectId):
+def remove_member(request, slug: SlugPath, user_id: ObjectId):
     check(request, "users:manage")
     team = get_object_or_404(Team, slug=slug)
     services.remove_member(team, get_object_or_404(User, pk=user_id), actor=_actor(request))

@@ -2,7 +2,7 @@
 
 from ninja.security import HttpBearer, SessionAuth
 
-from . import tokens
+from . import mfa, tokens
 from .permissions import Principal, require
 
 
@@ -17,8 +17,12 @@ class BearerToken(HttpBearer):
 
 
 class Session(SessionAuth):
+    """The browser session; a user whose role demands MFA must have enrolled first."""
+
     def authenticate(self, request, key):
         user = super().authenticate(request, key)
+        if user is not None and mfa.must_enrol(user):
+            return None
         if user is not None:
             request.principal = Principal.load(user)
         return user

@@ -6,11 +6,11 @@ import json
 from datetime import datetime
 
 from django.http import StreamingHttpResponse
-from ninja import Schema
 from ninja.errors import HttpError
 
 from . import audit
 from .models import AuditEntry
+from .schemas import Schema
 
 COLUMNS = [
     "seq", "at", "actor_type", "actor_id", "actor_label", "action",
@@ -37,6 +37,15 @@ class AuditFilter(Schema):
         if self.until:
             queryset = queryset.filter(at__lt=self.until)
         return queryset
+
+
+def filters_from_query(query):
+    """Filters from a page's query string; invalid values are dropped rather than failing the page."""
+    values = {name: query.get(name) or None for name in ("action", "actor")}
+    try:
+        return AuditFilter(**values)
+    except ValueError:
+        return AuditFilter()
 
 
 def _row(entry):

@@ -3,10 +3,32 @@
 from datetime import datetime
 from typing import Annotated
 
-from ninja import Field, Path, Schema
+from ninja import Field, Path
+from ninja import Schema as NinjaSchema
+from pydantic import field_validator
 
 MAX_ID = 2**63 - 1
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
+SlugPath = Annotated[str, Path(pattern=r"^[-a-zA-Z0-9_]+$", max_length=120)]
+
+
+def _refuse_nul(value):
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+    return value
+
+
+class Schema(NinjaSchema):
+    """Base of every API input and output: text with NUL characters is refused field by field,
+    since PostgreSQL cannot store it and no legitimate client sends it."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value):
+        return _refuse_nul(value)
 
 
 class RoleOut(Schema):
