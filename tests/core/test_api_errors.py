@@ -84,3 +84,9 @@ def test_session_api_calls_need_csrf(make_user):
 def test_unknown_html_route_is_a_friendly_page(db):
     response = Client().get("/no/such/page/")
     assert response.status_code == 404 and b"Nothing lives at" in response.content
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=100000", "offset=-1", f"offset={10**30}", "limit=abc"])
+def test_pagination_bounds_are_4xx(admin_client, query):
+    response = admin_client.get(f"/api/v1/teams?{query}")
+    assert response.status_code == 422, response.content

@@ -43,7 +43,6 @@ def test_enrol_totp_sign_out_and_sign_in_with_code(page, live_server, make_user)
     expect(page.locator(".qr svg")).to_be_visible()
     secret = page.get_by_test_id("totp-secret").inner_text().strip()
     assert re.fullmatch(r"[A-Z2-7]{16,}", secret), secret
-    page.screenshot(path="/tmp/enrol.png", full_page=True)
     page.get_by_label("Code from the app").fill(totp_code(secret))
     page.get_by_role("button", name="Confirm").click()
 
