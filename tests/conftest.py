@@ -4,8 +4,15 @@ import os
 import sys
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# CI explores a fixed, bounded set of examples so a landing never hinges on luck;
+# local runs keep exploring new ones.
+hypothesis_settings.register_profile("ci", max_examples=30, derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", max_examples=30, deadline=None)
+hypothesis_settings.load_profile("ci" if IN_CI else "dev")
 
 
 def _loud(message):

@@ -43,7 +43,9 @@ def _loud(config, message):
         sys.stderr.flush()
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's loop must be gone before pytest-django runs the tests that
+# need no database (it orders them last), some of which run their own asyncio loop.
+@pytest.fixture(scope="package")
 def browser(request):
     if not os.path.exists(CHROMIUM):
         message = f"{CHROMIUM} is missing, so the browser (e2e) tests cannot run."
