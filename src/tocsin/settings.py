@@ -106,7 +106,7 @@ TEMPLATES = [
 
 
 def database_settings(url):
-    config = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60)
+    config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of failing.
         # synchronous=FULL makes a committed transaction survive power loss, not only a crash.
@@ -119,8 +119,6 @@ def database_settings(url):
                 "PRAGMA foreign_keys=ON;"
             ),
         }
-    else:
-        config["CONN_HEALTH_CHECKS"] = True
     return config
 
 

@@ -29,7 +29,9 @@ def http_command(server, host, port, workers):
     if server == "granian":
         return [
             sys.executable, "-m", "granian", "--interface", "asgi", "--host", host, "--port", str(port),
-            "--workers", str(workers), "--no-ws", "--log-level", "warning", target,
+            "--workers", str(workers), "--no-ws", "--log-level", "warning",
+            # granian workers busy at SIGTERM may never exit by themselves; have granian kill them.
+            "--workers-kill-timeout", "5", target,
         ]
     return [
         sys.executable, "-m", "uvicorn", target, "--host", host, "--port", str(port), "--workers", str(workers),
@@ -48,21 +50,30 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        child = await asyncio.create_subprocess_exec(*self.command, env=self.env)
+        # Its own process group, so that stopping reaches the server's worker processes too.
+        child = await asyncio.create_subprocess_exec(*self.command, env=self.env, start_new_session=True)
         tasks = [asyncio.create_task(self._guard(part, stop), name=part.name) for part in self.parts]
         child_exit = asyncio.create_task(child.wait())
         stop_wait = asyncio.create_task(stop.wait())
         await asyncio.wait({child_exit, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         if child.returncode is None:
-            child.terminate()
+            self._signal_group(child, signal.SIGTERM)
             try:
-                await asyncio.wait_for(child.wait(), 15)
+                await asyncio.wait_for(child.wait(), 10)
             except TimeoutError:
-                child.kill()
+                log.warning("HTTP server ignored SIGTERM for 10 s; killing it")
+        self._signal_group(child, signal.SIGKILL)  # whatever of the group outlived its leader
         await asyncio.gather(*tasks, return_exceptions=True)
         stop_wait.cancel()
         return child.returncode or 0
+
+    @staticmethod
+    def _signal_group(child, signum):
+        try:
+            os.killpg(child.pid, signum)
+        except ProcessLookupError:
+            pass
 
     @staticmethod
     async def _guard(part, stop):

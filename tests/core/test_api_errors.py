@@ -90,3 +90,10 @@ def test_unknown_html_route_is_a_friendly_page(db):
 def test_pagination_bounds_are_4xx(admin_client, query):
     response = admin_client.get(f"/api/v1/teams?{query}")
     assert response.status_code == 422, response.content
+
+
+def test_odd_time_zone_offsets_are_normalised(make_user, bearer):
+    client = bearer(make_user("aud", roles=["auditor"]))
+    response = client.get("/api/v1/audit", {"since": "2710-11-24T14:44:01+17:03", "until": "9999-12-31T23:00:00-05:00"})
+    assert response.status_code in (200, 422), response.content
+    assert client.get("/api/v1/audit", {"since": "2026-01-01T00:00:00"}).status_code == 200

@@ -86,3 +86,15 @@ def test_user_list_query_count_does_not_grow(make_user, bearer, django_assert_ma
     with django_assert_max_num_queries(8):
         response = client.get("/api/v1/users?limit=100")
     assert response.json()["count"] == 31
+
+
+def test_me_query_count_is_flat(make_user, make_team, bearer, django_assert_max_num_queries):
+    for name in ("Network", "Platform", "Desk"):
+        make_team(name)
+    user = make_user("many", roles=["viewer", ("responder", "network"), ("contact_steward", "platform")], teams=["network", "platform", "desk"])
+    client = bearer(user)
+    client.get("/api/v1/me")  # the first call also records the token's last use
+    with django_assert_max_num_queries(4):
+        body = client.get("/api/v1/me").json()
+    assert body["teams"] == ["desk", "network", "platform"]
+    assert {(r["role"], r["team"]) for r in body["roles"]} == {("viewer", None), ("responder", "network"), ("contact_steward", "platform")}

@@ -5,10 +5,18 @@ import logging
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 
 from . import audit
 
 log = logging.getLogger("tocsin.audit")
+
+
+def _anchor_once():
+    try:
+        audit.anchor()
+    finally:
+        connections.close_all()  # this runs on a pool thread; leave no connection behind
 
 
 class AuditAnchorer:
@@ -19,12 +27,12 @@ class AuditAnchorer:
     async def run(self, stop):
         while True:
             try:
-                await sync_to_async(audit.anchor, thread_sensitive=False)()
+                await sync_to_async(_anchor_once, thread_sensitive=False)()
             except Exception:
                 log.exception("could not anchor the audit chain")
             try:
                 await asyncio.wait_for(stop.wait(), settings.TOCSIN_AUDIT_ANCHOR_SECONDS)
             except TimeoutError:
                 continue
-            await sync_to_async(audit.anchor, thread_sensitive=False)()
+            await sync_to_async(_anchor_once, thread_sensitive=False)()
             return

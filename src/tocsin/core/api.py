@@ -61,9 +61,16 @@ def _user_out(user):
 @router.get("/me", response=MeOut, summary="The calling user, their roles and effective permissions")
 def me(request):
     principal = request.principal
-    user = _users_with_relations().get(pk=principal.user.pk)
+    user = principal.user
     return {
-        **_user_out(user),
+        "id": user.pk,
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": user.is_active,
+        "roles": [{"id": pk, "role": role, "team": slug} for pk, role, slug in principal.assignment_details],
+        "teams": principal.member_team_slugs,
         "via": "token" if principal.token else "session",
         "permissions": sorted(perm for perm in PERMISSIONS if teams_for(principal, perm)),
         "mfa_enabled": mfa.has_mfa(user),

@@ -3,14 +3,13 @@
 import csv
 import io
 import json
-from datetime import datetime
 
 from django.http import StreamingHttpResponse
 from ninja.errors import HttpError
 
 from . import audit
 from .models import AuditEntry
-from .schemas import Schema
+from .schemas import Schema, UtcDatetime
 
 COLUMNS = [
     "seq", "at", "actor_type", "actor_id", "actor_label", "action",
@@ -22,8 +21,8 @@ class AuditFilter(Schema):
     action: str | None = None
     actor: str | None = None
     object_type: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: UtcDatetime | None = None
+    until: UtcDatetime | None = None
 
     def apply(self, queryset):
         if self.action:

@@ -86,16 +86,27 @@ class Principal:
     token: object = None
     assignments: list = field(default_factory=list)  # (role, team_id or None)
     member_team_ids: frozenset = frozenset()
+    # For display: (assignment id, role, team slug or None) and the slugs of member teams.
+    assignment_details: list = field(default_factory=list)
+    member_team_slugs: list = field(default_factory=list)
 
     @classmethod
     def load(cls, user, token=None):
+        """Two queries, whatever the number of roles and teams."""
         from .models import Membership, RoleAssignment
 
         if user is None or not user.is_active:
             return cls(user=user, token=token)
-        assignments = list(RoleAssignment.objects.filter(user=user).values_list("role", "team_id"))
-        teams = frozenset(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-        return cls(user=user, token=token, assignments=assignments, member_team_ids=teams)
+        rows = list(RoleAssignment.objects.filter(user=user).values_list("pk", "role", "team_id", "team__slug"))
+        teams = list(Membership.objects.filter(user=user).values_list("team_id", "team__slug"))
+        return cls(
+            user=user,
+            token=token,
+            assignments=[(role, team_id) for _, role, team_id, _ in rows],
+            member_team_ids=frozenset(team_id for team_id, _ in teams),
+            assignment_details=[(pk, role, slug) for pk, role, _, slug in rows],
+            member_team_slugs=sorted(slug for _, slug in teams),
+        )
 
     @property
     def roles(self):

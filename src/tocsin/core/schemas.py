@@ -1,15 +1,28 @@
 """Shapes of core resources on the JSON API."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from ninja import Field, Path
 from ninja import Schema as NinjaSchema
-from pydantic import field_validator
+from pydantic import AfterValidator, field_validator
 
 MAX_ID = 2**63 - 1
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SlugPath = Annotated[str, Path(pattern=r"^[-a-zA-Z0-9_]+$", max_length=120)]
+
+
+def _to_utc(value: datetime) -> datetime:
+    """Store and compare in UTC; a naive time is taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of the supported range of dates") from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
 
 
 def _refuse_nul(value):
