@@ -1,6 +1,7 @@
 """Django settings, read from TOCSIN_* environment variables."""
 
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -223,3 +224,7 @@ LOGGING = {
         "uvicorn.access": {"level": "WARNING"},
     },
 }
+
+# Static files and exports stream from synchronous iterators; under ASGI Django buffers them and
+# warns on every response. The buffering is fine at these sizes.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")

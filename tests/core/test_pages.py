@@ -124,3 +124,13 @@ def test_hostile_form_input_gets_a_message_not_a_500(make_user):
         assert response.context["messages"], action
     assert client.get("/audit/", {"action": "x\x00y"}).status_code == 200
     assert client.post(f"/admin/users/{ana.pk}/explode/").status_code == 404
+
+
+def test_audit_pages_keep_the_filter(make_user):
+    from tocsin.core import audit
+
+    for index in range(60):
+        audit.record(audit.Actor.system("t"), "test.paging", summary={"i": index})
+    client = _signed_in(make_user("aud", roles=["auditor"]))
+    response = client.get("/audit/", {"action": "test.paging"})
+    assert b"?action=test.paging&amp;page=2" in response.content

@@ -43,7 +43,11 @@ def _users_with_relations():
     )
 
 
-def _user_out(user):
+def _user_out(user, roles=None, teams=None):
+    """`roles` as (assignment id, role, team slug); read from the prefetched relations when omitted."""
+    if roles is None:
+        roles = [(a.pk, a.role, a.team.slug if a.team else None) for a in user.role_assignments.all()]
+        teams = [m.team.slug for m in user.memberships.all()]
     return {
         "id": user.pk,
         "username": user.username,
@@ -51,29 +55,19 @@ def _user_out(user):
         "first_name": user.first_name,
         "last_name": user.last_name,
         "is_active": user.is_active,
-        "roles": [
-            {"id": a.pk, "role": a.role, "team": a.team.slug if a.team else None} for a in user.role_assignments.all()
-        ],
-        "teams": [m.team.slug for m in user.memberships.all()],
+        "roles": [{"id": pk, "role": role, "team": slug} for pk, role, slug in roles],
+        "teams": teams,
     }
 
 
 @router.get("/me", response=MeOut, summary="The calling user, their roles and effective permissions")
 def me(request):
     principal = request.principal
-    user = principal.user
     return {
-        "id": user.pk,
-        "username": user.username,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "is_active": user.is_active,
-        "roles": [{"id": pk, "role": role, "team": slug} for pk, role, slug in principal.assignment_details],
-        "teams": principal.member_team_slugs,
+        **_user_out(principal.user, principal.assignment_details, principal.member_team_slugs),
         "via": "token" if principal.token else "session",
         "permissions": sorted(perm for perm in PERMISSIONS if teams_for(principal, perm)),
-        "mfa_enabled": mfa.has_mfa(user),
+        "mfa_enabled": mfa.has_mfa(principal.user),
     }
 
 
