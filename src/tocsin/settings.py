@@ -62,7 +62,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "ninja",
+    "simple_history",
     "tocsin.core",
+    "tocsin.directory",
     "tocsin.web",
 ]
 

@@ -1,0 +1,80 @@
+"""Break-glass grants: request with a reason and a duration; approve, deny, revoke."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from tocsin.core import audit
+from tocsin.core.models import RoleAssignment
+
+from ..models import AccessGrant, ContactPolicy
+
+
+def _needs_approver(user):
+    self_approving = set(ContactPolicy.get().grant_self_approve_roles or [])
+    roles = set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
+    return not (roles & self_approving)
+
+
+def request_grant(user, *, actor, reason, duration_minutes, person=None, team=None, role=None):
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise ValidationError({"reason": "Say why you need access, in at least 10 characters."})
+    limit = ContactPolicy.get().grant_max_minutes
+    if not 5 <= int(duration_minutes) <= limit:
+        raise ValidationError({"duration_minutes": f"A grant lasts between 5 and {limit} minutes."})
+    if sum(scope is not None for scope in (person, team, role)) != 1:
+        raise ValidationError({"scope": "A grant covers exactly one person, team or role."})
+    grant = AccessGrant(
+        grantee=user, person=person, team=team, role=role, reason=reason, duration_minutes=int(duration_minutes)
+    )
+    with transaction.atomic():
+        if not _needs_approver(user):
+            _activate(grant)
+        grant.save()
+        audit.record(
+            actor, "grant.requested", grant,
+            summary={"scope": grant.scope_label, "minutes": grant.duration_minutes, "status": grant.status},
+        )
+    return grant
+
+
+def _activate(grant, approver=None):
+    now = timezone.now()
+    grant.status, grant.starts_at = AccessGrant.ACTIVE, now
+    grant.ends_at = now + timedelta(minutes=grant.duration_minutes)
+    grant.decided_by, grant.decided_at = approver, now
+
+
+def approve_grant(grant, approver, *, actor):
+    if grant.status != AccessGrant.PENDING:
+        raise ValidationError({"status": f"This grant is {grant.get_status_display().lower()}, not waiting."})
+    if approver.pk == grant.grantee_id:
+        raise ValidationError({"approver": "Nobody approves their own grant."})
+    with transaction.atomic():
+        _activate(grant, approver)
+        grant.save()
+        audit.record(actor, "grant.approved", grant, summary={"grantee": grant.grantee_id, "ends_at": grant.ends_at})
+    return grant
+
+
+def deny_grant(grant, approver, *, actor):
+    if grant.status != AccessGrant.PENDING:
+        raise ValidationError({"status": "Only a waiting grant can be denied."})
+    with transaction.atomic():
+        grant.status, grant.decided_by, grant.decided_at = AccessGrant.DENIED, approver, timezone.now()
+        grant.save()
+        audit.record(actor, "grant.denied", grant, summary={"grantee": grant.grantee_id})
+    return grant
+
+
+def revoke_grant(grant, *, actor):
+    with transaction.atomic():
+        if grant.status in {AccessGrant.ACTIVE, AccessGrant.PENDING}:
+            grant.status = AccessGrant.REVOKED
+            grant.ends_at = min(grant.ends_at or timezone.now(), timezone.now())
+            grant.save()
+            audit.record(actor, "grant.revoked", grant, summary={"grantee": grant.grantee_id})
+    return grant

@@ -1,0 +1,95 @@
+"""Need-to-know: who may see contact values, and the audited reveal of one.
+
+Stewards (for their teams) and admins have standing access. A person sees their own details.
+Anyone else needs a current just-in-time grant, or an active incident they are assigned to that
+needs the person; incident apps register that rule through `register_need`."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from tocsin.core import audit
+from tocsin.core.permissions import ALL_TEAMS, teams_for
+
+from .models import AccessGrant, RoleHolding
+from .values import mask
+
+_need_rules = []
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    basis: str = ""  # standing, self, grant, incident
+    grant_id: int | None = None
+    incident: str = ""
+
+    def __bool__(self):
+        return self.allowed
+
+
+def register_need(rule):
+    """`rule(user, person, at, context)` returns an incident reference (such as '#42') when the
+    user's active incident needs the person, else None."""
+    _need_rules.append(rule)
+
+
+def _person_team_ids(person):
+    return set(person.teams.values_list("pk", flat=True))
+
+
+def can_view_contact(principal, person, context=None, at=None):
+    """The one policy for reading contact values. `context` may name an incident."""
+    at = at or timezone.now()
+    user = principal.user
+    if user is None or not user.is_active:
+        return Decision(False)
+    reach = teams_for(principal, "contacts:reveal")
+    if reach == ALL_TEAMS or (reach and reach & _person_team_ids(person)):
+        return Decision(True, "standing")
+    if getattr(person, "user_id", None) == user.pk:
+        return Decision(True, "self")
+    if principal.token is not None and not reach:
+        return Decision(False)  # machines read values only with a standing scope
+    grant = _covering_grant(user, person, at)
+    if grant is not None:
+        return Decision(True, "grant", grant_id=grant.pk)
+    for rule in _need_rules:
+        incident = rule(user, person, at, context or {})
+        if incident:
+            return Decision(True, "incident", incident=str(incident))
+    return Decision(False)
+
+
+def _covering_grant(user, person, at):
+    roles_held = RoleHolding.objects.filter(RoleHolding.current(at), person=person).values("role_id")
+    scope = Q(person=person) | Q(team__in=person.teams.all()) | Q(role__in=roles_held)
+    return AccessGrant.objects.filter(AccessGrant.current(at), scope, grantee=user).order_by("-ends_at").first()
+
+
+def reveal(principal, method, context=None):
+    """Return the clear value if allowed, writing an audit entry for every reveal; else None."""
+    person = method.person
+    if person is None:
+        decision = Decision(True, "shared")  # a role's or team's own channel is not personal data
+    else:
+        decision = can_view_contact(principal, person, context)
+    if not decision:
+        audit.record(
+            audit.Actor.of(principal), "contact.reveal_denied", method,
+            summary={"person": person.pk if person else None, "kind": method.kind},
+        )
+        return None
+    audit.record(
+        audit.Actor.of(principal), "contact.revealed", method,
+        summary={
+            "person": person.pk if person else None, "kind": method.kind, "basis": decision.basis,
+            "grant": decision.grant_id, "incident": decision.incident,
+        },
+    )
+    return method.value
+
+
+def masked(method):
+    return mask(method.kind, method.value)
