@@ -10,6 +10,9 @@ urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     path("metrics", ops_views.metrics_view, name="metrics"),
+    path("scim/v2/", include("tocsin.directory.urls_scim")),
+    path("directory/", include("tocsin.directory.urls")),
+    path("directory/exports/", include("tocsin.directory.urls_export")),
     path("", include("tocsin.core.urls")),
     path("", include("tocsin.web.urls")),
 ]
