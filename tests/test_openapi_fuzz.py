@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from tocsin.core import audit, services
+from tocsin.core.permissions import PERMISSIONS
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 
@@ -28,7 +29,8 @@ def _keep_test_connection():
 def admin_header(make_user, make_team):
     make_team("Network")
     user = make_user("fuzz-admin", roles=["admin"])
-    _, secret = services.issue_token(user, actor=audit.Actor.system("test"), name="fuzz")
+    # Every permission as an explicit scope, so that writes (contacts:write) are exercised too.
+    _, secret = services.issue_token(user, actor=audit.Actor.system("test"), name="fuzz", scopes=list(PERMISSIONS))
     return {"Authorization": f"Bearer {secret}"}
 
 

@@ -8,6 +8,7 @@ from ninja.errors import AuthenticationError
 from .core.api import router as core_router
 from .core.api_auth import API_AUTH
 from .core.permissions import PermissionDeniedError
+from .directory.api import router as directory_router
 
 api = NinjaAPI(
     title="Tocsin API",
@@ -17,6 +18,7 @@ api = NinjaAPI(
     description="Bearer tokens (`Authorization: Bearer tcs_…`) or the browser session with CSRF.",
 )
 api.add_router("/", core_router)
+api.add_router("/directory", directory_router)
 
 
 @api.exception_handler(PermissionDeniedError)
