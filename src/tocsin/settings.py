@@ -41,6 +41,10 @@ TOCSIN_AUDIT_ANCHOR_SECONDS = int(env("AUDIT_ANCHOR_SECONDS", "300"))
 TOCSIN_STEP_UP_MINUTES = int(env("STEP_UP_MINUTES", "5"))
 TOCSIN_MAX_BODY_BYTES = 1024 * 1024
 TOCSIN_SQLITE_SYNCHRONOUS = env("SQLITE_SYNCHRONOUS", "FULL").upper()
+# Each app that has demo data adds a `load(actor)` here; `tocsin demo` calls them in order.
+TOCSIN_DEMO_LOADERS = [
+    "tocsin.directory.demo.load",
+]
 TOCSIN_SUPERVISED_PARTS = [
     "tocsin.core.anchoring.AuditAnchorer",
 ]

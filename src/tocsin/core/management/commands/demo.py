@@ -1,7 +1,9 @@
 import os
 import secrets
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from tocsin.core import audit, services
 from tocsin.core.management.base import TocsinCommand
@@ -45,10 +47,13 @@ class Command(TocsinCommand):
             self._person(actor, password, "admin", "Ada", "Admin", [(ADMIN, None)], [])
             for username, first, last, roles, teams in PEOPLE:
                 self._person(actor, password, username, first, last, roles, teams)
+            summaries = [import_string(loader)(actor) for loader in settings.TOCSIN_DEMO_LOADERS]
         base = os.environ.get("TOCSIN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
         self.stdout.write(f"Demo organisation ready: {User.objects.count()} users in {Team.objects.count()} teams.")
+        for summary in filter(None, summaries):
+            self.stdout.write(summary)
         self.stdout.write(f"Sign in at {base}/login/ as admin with password {password}")
-        self.stdout.write(f"(every demo user, such as ana.silva or gustav.berg, has the same password)")
+        self.stdout.write("(every demo user, such as ana.silva or gustav.berg, has the same password)")
 
     @staticmethod
     def _person(actor, password, username, first, last, roles, teams):
