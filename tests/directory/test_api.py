@@ -137,3 +137,19 @@ def test_compliance_report(make_user, make_person, make_role):
     body = _token_client(make_user(roles=["admin"])).get("/api/v1/directory/compliance").json()
     assert body["below_minimum_methods"][0]["name"] == "Cleo"
     assert body["coverage_gaps"] == ["vacant-role"]
+
+
+def test_a_person_records_and_withdraws_their_own_consent(make_user, make_person):
+    user = make_user("self", roles=["viewer"])
+    me = make_person("Me", user=user)
+    other = make_person("Other")
+    client = Client()
+    client.force_login(user)
+    url = f"/api/v1/directory/people/{me.pk}/consents"
+    assert client.post(url, {"purpose": "emergency_contact"}, content_type="application/json").status_code == 201
+    assert client.post(url, {"purpose": "spam"}, content_type="application/json").status_code == 400
+    assert client.get(url).json()[0]["purpose"] == "emergency_contact"
+    assert client.delete(f"{url}/emergency_contact").status_code == 204
+    assert client.delete(f"{url}/emergency_contact").status_code == 404
+    other_url = f"/api/v1/directory/people/{other.pk}/consents"
+    assert client.post(other_url, {"purpose": "emergency_contact"}, content_type="application/json").status_code == 403

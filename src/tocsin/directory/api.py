@@ -19,10 +19,12 @@ from tocsin.core.permissions import ALL_TEAMS, PermissionDeniedError, can, requi
 from tocsin.core.schemas import ObjectId, SlugPath
 
 from . import compliance, services
-from .models import AccessGrant, ContactMethod, OrgRole, Person, Site
+from .models import AccessGrant, Consent, ContactMethod, OrgRole, Person, Site
 from .resolution import resolve_role
 from .schemas import (
     ComplianceOut,
+    ConsentIn,
+    ConsentOut,
     DelegationIn,
     DelegationOut,
     GrantIn,
@@ -179,6 +181,34 @@ def method_history(request, person_id: ObjectId):
         }
         for v in versions
     ]
+
+
+@router.get("/people/{person_id}/consents", response=list[ConsentOut])
+def list_consents(request, person_id: ObjectId):
+    check(request, "contacts:read")
+    return list(Consent.objects.filter(person_id=person_id))
+
+
+def _consent_writer(request, person):
+    """The person themselves, or someone who may change their contact details."""
+    if person.user_id != request.principal.user.pk:
+        _require_write(request, list(person.teams.all()))
+
+
+@router.post("/people/{person_id}/consents", response={201: ConsentOut}, summary="Record consent to a purpose")
+def give_consent(request, person_id: ObjectId, payload: ConsentIn):
+    person = get_object_or_404(Person, pk=person_id)
+    _consent_writer(request, person)
+    return Status(201, services.record_consent(person, payload.purpose, actor=_actor(request), source=SOURCE))
+
+
+@router.delete("/people/{person_id}/consents/{purpose}", response={204: None}, summary="Withdraw consent")
+def withdraw_consent(request, person_id: ObjectId, purpose: SlugPath):
+    person = get_object_or_404(Person, pk=person_id)
+    _consent_writer(request, person)
+    if not services.withdraw_consent(person, purpose, actor=_actor(request), source=SOURCE):
+        raise HttpError(404, f"No standing consent to '{purpose}'.")
+    return Status(204, None)
 
 
 # --- methods ----------------------------------------------------------------

@@ -183,3 +183,15 @@ class ComplianceOut(Schema):
     below_minimum_methods: list[ShortfallOut]
     overdue_validations: list[OverdueOut]
     coverage_gaps: list[str]
+
+
+class ConsentIn(Schema):
+    purpose: str = Field(max_length=32, description="emergency_contact or routine_paging")
+
+
+class ConsentOut(Schema):
+    id: int
+    purpose: str
+    given_at: datetime
+    source: str
+    withdrawn_at: datetime | None
