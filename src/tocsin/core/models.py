@@ -126,3 +126,12 @@ class AuditEntry(models.Model):
         ordering = ["seq"]
         verbose_name_plural = "audit entries"
         indexes = [models.Index(fields=["object_type", "object_id"])]
+
+
+class RetentionRule(models.Model):
+    """How long one kind of record is kept before it is purged or anonymised (A6).
+    Record types are registered in code (tocsin.core.retention); a row overrides the default."""
+
+    record_type = models.CharField(max_length=80, unique=True)
+    days = models.PositiveIntegerField()
+    enabled = models.BooleanField(default=True)
