@@ -9,6 +9,7 @@ COMMANDS = {
     "token": "token",
     "audit": "audit",
     "rotate-keys": "rotate_keys",
+    "export-contacts": "export_contacts",
     "check": "config_check",
     "demo": "demo",
     "keygen": "keygen",
@@ -24,6 +25,8 @@ commands:
   token         create, list or revoke API tokens
   audit         verify, anchor or export the audit log
   rotate-keys   re-encrypt personal data under the current encryption key
+  export-contacts
+                write the emergency contact list, encrypted (age), for use when Tocsin is down
   check         check the configuration
   demo          load the demo organisation and print where to sign in
   keygen        print a new encryption key

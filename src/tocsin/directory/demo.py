@@ -2,6 +2,7 @@
 letter, about sixty people with their methods, vendors, a few overdue validations and one gap."""
 
 import random
+import unicodedata
 from datetime import timedelta
 
 import phonenumbers
@@ -144,7 +145,8 @@ def _person(actor, rng, sites, teams, name, team_slug, user=None):
         actor=actor, source="demo", name=name, time_zone=zone, site=site, teams=[teams[team_slug]],
         tags=rng.sample(TAGS, 2), user=user,
     )
-    handle = name.lower().replace(" ", ".").encode("ascii", "ignore").decode() or "person"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    handle = ascii_name.lower().replace(" ", ".") or "person"
     mobile = services.add_method(actor=actor, source="demo", person=person, kind="sms",
                                  value=_number(pattern, region, rng), label="Mobile", order=0)
     services.add_method(actor=actor, source="demo", person=person, kind="email",

@@ -15,8 +15,8 @@ _EDITABLE = {"kind", "value", "label", "order", "availability", "usage", "is_act
 
 
 def _owner_label(method):
-    owner = method.owner
-    return {"person": method.person_id, "role": method.role_id, "team": method.team_id, "owner": str(owner)}
+    # Ids only: names are personal data and stay out of the audit chain.
+    return {"person": method.person_id, "role": method.role_id, "team": method.team_id}
 
 
 def _validate(method):
