@@ -5,6 +5,10 @@ from tocsin.core.view_access import principal
 
 _LINKS = [
     ("Home", "/", None),
+    ("People", "/directory/people/", "contacts:read"),
+    ("Roles", "/directory/roles/", "contacts:read"),
+    ("Contact sheet", "/directory/sheet/", "contacts:read"),
+    ("Access", "/directory/access/", "contacts:read"),
     ("Users", "/admin/users/", "users:manage"),
     ("Teams", "/admin/teams/", "users:manage"),
     ("MFA policy", "/admin/mfa-policy/", "settings:manage"),
