@@ -14,6 +14,8 @@ COMMANDS = {
     "demo": "demo",
     "keygen": "keygen",
     "migrate": "migrate",
+    "import-people": "import_people",
+    "sync-hr": "sync_hr",
     "manage": None,
 }
 
@@ -31,6 +33,8 @@ commands:
   demo          load the demo organisation and print where to sign in
   keygen        print a new encryption key
   migrate       apply database migrations
+  import-people preview or apply an HR/IdP CSV export of people
+  sync-hr       run the scheduled HR file sync once, now
   manage        run any Django management command
 
 Run `tocsin <command> --help` for a command's options.

@@ -45,8 +45,11 @@ TOCSIN_SQLITE_SYNCHRONOUS = env("SQLITE_SYNCHRONOUS", "FULL").upper()
 TOCSIN_DEMO_LOADERS = [
     "tocsin.directory.demo.load",
 ]
+TOCSIN_HR_SYNC_FILE = env("HR_SYNC_FILE")
+TOCSIN_HR_SYNC_MINUTES = int(env("HR_SYNC_MINUTES", "60"))
 TOCSIN_SUPERVISED_PARTS = [
     "tocsin.core.anchoring.AuditAnchorer",
+    "tocsin.directory.hr_sync.HrFileSync",
 ]
 
 BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -266,3 +266,4 @@ class ContactPolicy(models.Model):
     def get(cls):
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+from .models_sync import *  # noqa: E402,F401,F403
