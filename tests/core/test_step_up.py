@@ -103,3 +103,18 @@ def test_session_api_refused_until_required_mfa_is_enrolled(make_user):
     assert client.get("/api/v1/me").status_code == 401
     RolePolicy.objects.filter(role="responder").update(require_mfa=False)
     assert client.get("/api/v1/me").status_code == 200
+
+
+def test_a_guarded_post_returns_to_its_form_after_step_up(make_user):
+    user, device, _ = _enrolled_admin(make_user)
+    other = make_user("victim", roles=["viewer"])
+    client = _sign_in(Client(), device)
+    session = client.session
+    session[mfa.SESSION_KEY] = time.time() - 3600
+    session.save()
+    page = f"/admin/users/{other.pk}/"
+    response = client.post(f"{page}reset-mfa/", HTTP_REFERER=f"http://testserver{page}")
+    assert response.status_code == 302
+    assert response["Location"] == "/account/step-up/?next=" + page.replace("/", "%2F")
+    foreign = client.post(f"{page}reset-mfa/", HTTP_REFERER="https://evil.example/x")
+    assert foreign["Location"].endswith("next=" + f"{page}reset-mfa/".replace("/", "%2F"))

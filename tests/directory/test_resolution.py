@@ -77,3 +77,27 @@ def test_offboarding_ends_holdings_and_methods_and_signals(make_person, make_rol
     assert ended == ["network-on-call"] and not method.is_active
     assert resolve_role(role) == []
     assert received and received[0]["roles"] == ["network-on-call"]
+
+
+def test_offboarding_closes_the_linked_login(make_user, make_person):
+    user = make_user("leaver", roles=["responder"])
+    person = make_person("Leaver", user=user)
+    services.deactivate_person(person, actor=SYSTEM)
+    user.refresh_from_db()
+    assert not user.is_active
+
+
+def test_overdue_validations_list_each_person_once(make_team, make_person):
+    from tocsin.directory.compliance import overdue_validations
+    from tocsin.directory.models import Person, Stewardship
+
+    network, platform = make_team("Network"), make_team("Platform")
+    Stewardship.objects.create(team=network, validation_interval_days=90)
+    Stewardship.objects.create(team=platform, validation_interval_days=30)
+    both = make_person("Both", teams=[network, platform])
+    fresh = make_person("Fresh", teams=[network])
+    now = timezone.now()
+    Person.objects.filter(pk=both.pk).update(last_validated_at=now - timedelta(days=40))
+    Person.objects.filter(pk=fresh.pk).update(last_validated_at=now - timedelta(days=40))
+    overdue = overdue_validations(now)
+    assert [(o.person.name, o.team.slug) for o in overdue] == [("Both", "platform")]

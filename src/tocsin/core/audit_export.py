@@ -47,6 +47,17 @@ def filters_from_query(query):
         return AuditFilter()
 
 
+def _cell(value):
+    """Spreadsheets run cells that start with these characters as formulas; quote them."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv_row(entry):
+    return [_cell(value) for value in _row(entry)]
+
+
 def _row(entry):
     return [
         entry.seq, entry.at.isoformat(), entry.actor_type, entry.actor_id, entry.actor_label, entry.action,
@@ -60,7 +71,7 @@ def _csv_lines(entries):
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for entry in entries:
-        writer.writerow(_row(entry))
+        writer.writerow(_csv_row(entry))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -3,7 +3,7 @@
 import functools
 import io
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -80,12 +80,24 @@ def require_step_up(view=None, *, minutes=None):
                 )
             target = "account-mfa-enrol" if not has_mfa(request.user) else "account-step-up"
             response = redirect(target)
-            response["Location"] += "?" + urlencode({"next": request.get_full_path()})
+            response["Location"] += "?" + urlencode({"next": _return_path(request)})
             return response
 
         return wrapper
 
     return decorate(view) if view is not None else decorate
+
+
+def _return_path(request):
+    """Where to go after the step-up. The step-up ends with a redirect, which is a GET, so a
+    guarded POST cannot be replayed: send the user back to the page the form was on, to submit
+    it again now that the code is fresh."""
+    if request.method in {"GET", "HEAD"}:
+        return request.get_full_path()
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc == request.get_host() and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return request.get_full_path()  # views that also answer GET show their form there
 
 
 def qr_svg(uri: str) -> str:

@@ -129,6 +129,8 @@ def create_team(*, actor, name, description=""):
     if not name:
         raise ValidationError({"name": "A team name is required."})
     slug = slugify(name)
+    if not slug:
+        raise ValidationError({"name": "A team name needs at least one letter or digit."})
     if Team.objects.filter(slug=slug).exists() or Team.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": f"A team named '{name}' exists already."})
     with transaction.atomic():

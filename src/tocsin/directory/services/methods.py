@@ -1,5 +1,7 @@
 """Use cases for contact methods: add, change, verify, remove and restore from history."""
 
+import copy
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -51,9 +53,12 @@ def update_method(method, *, actor, source="ui", **fields):
     if unknown:
         raise ValidationError({name: "Unknown field." for name in unknown})
     before = {name: getattr(method, name) for name in _EDITABLE}
+    candidate = copy.copy(method)  # the caller's object changes only once the new values are valid
     for name, value in fields.items():
-        setattr(method, name, value)
-    _validate(method)
+        setattr(candidate, name, value)
+    _validate(candidate)
+    for name in (*fields, "value", "value_index"):
+        setattr(method, name, getattr(candidate, name))
     after = {name: getattr(method, name) for name in _EDITABLE}
     if before["value"] != after["value"] or before["kind"] != after["kind"]:
         method.verified, method.verified_at = False, None  # a new number has not been proven yet
@@ -78,9 +83,10 @@ def mark_verified(method, *, actor, source="ui", how="steward"):
 def remove_method(method, *, actor, source="ui"):
     with transaction.atomic():
         summary = {"kind": method.kind, "source": source, **_owner_label(method)}
+        method_id = method.pk
         stamp(method, actor, source)
         method.delete()
-        audit.record(actor, "contact.method_removed", object_type="directory.contactmethod", object_id=str(summary["person"]), summary=summary)
+        audit.record(actor, "contact.method_removed", object_type="directory.contactmethod", object_id=str(method_id), summary=summary)
 
 
 def restore_method(method, history_id, *, actor, source="ui"):

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tocsin.core import audit
+from tocsin.core import services as core_services
 
 from ..models import Consent, ContactMethod, ExternalId, Person, RoleHolding
 from ..signals import person_deactivated
@@ -102,11 +103,21 @@ def deactivate_person(person, *, actor, source="ui", at=None):
             holding.ends_at = at if at > holding.starts_at else holding.starts_at + timedelta(microseconds=1)
             holding.save()
             ended.append(holding.role.slug)
+        login_closed = _close_login(person, actor)
         audit.record(
-            actor, "person.deactivated", person, summary={"source": source, "methods": methods, "roles_ended": ended}
+            actor, "person.deactivated", person,
+            summary={"source": source, "methods": methods, "roles_ended": ended, "login_closed": login_closed},
         )
         transaction.on_commit(lambda: person_deactivated.send(Person, person=person, roles=ended, at=at))
     return ended
+
+
+def _close_login(person, actor):
+    """An offboarded person must not keep a working login or API tokens."""
+    if person.user_id is None or not person.user.is_active:
+        return False
+    core_services.set_active(person.user, False, actor=actor)
+    return True
 
 
 def add_external_id(person, source, value, *, actor):
