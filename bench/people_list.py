@@ -41,7 +41,6 @@ def seed(count):
     from django.db import transaction
 
     from tocsin.core import audit, services
-    from tocsin.core.models import Team
     from tocsin.directory.models import ContactMethod, Person, Site
     from tocsin.directory.values import index_for, normalise
 

@@ -2,7 +2,6 @@
 
 import os
 import warnings
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 

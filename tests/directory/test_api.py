@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tocsin.core import audit, services as core_services
+from tocsin.core import services as core_services
 from tocsin.core.models import AuditEntry
 from tocsin.directory import services
 from tocsin.directory.models import Person

@@ -19,6 +19,7 @@ from tocsin.core.permissions import ALL_TEAMS, PermissionDeniedError, can, requi
 from tocsin.core.schemas import ObjectId, SlugPath
 
 from . import compliance, services
+from .api_breaches import router as breaches_router
 from .models import AccessGrant, Consent, ContactMethod, OrgRole, Person, Site
 from .resolution import resolve_role
 from .schemas import (
@@ -45,6 +46,7 @@ from .values import mask
 from .visibility import can_view_contact, reveal
 
 router = Router(tags=["directory"])
+router.add_router("/breaches", breaches_router)
 SOURCE = "api"
 
 

@@ -7,3 +7,17 @@ class DirectoryConfig(AppConfig):
     name = "tocsin.directory"
     label = "directory"
     verbose_name = "Directory"
+
+    def ready(self):
+        from tocsin.core import retention
+
+        from .services import anonymisation
+
+        retention.register(
+            "directory.deactivated_people", "People deactivated this long ago are anonymised", 400,
+            anonymisation.purge_deactivated_people,
+        )
+        retention.register(
+            "directory.ended_grants", "Break-glass grants that ended this long ago are deleted", 730,
+            anonymisation.purge_ended_grants,
+        )

@@ -45,6 +45,8 @@ class Person(models.Model):
     last_validated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords(m2m_fields=[teams])
 
     class Meta:
@@ -63,7 +65,10 @@ class ExternalId(models.Model):
     value = models.CharField(max_length=200)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["source", "value"], name="external_id_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "value"], name="external_id_unique"),
+            models.UniqueConstraint(fields=["person", "source"], name="external_id_one_per_source"),
+        ]
 
 
 class OrgRole(models.Model):
@@ -266,4 +271,5 @@ class ContactPolicy(models.Model):
     def get(cls):
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+from .models_breach import *  # noqa: E402,F401,F403
 from .models_sync import *  # noqa: E402,F401,F403

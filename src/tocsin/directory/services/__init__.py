@@ -8,6 +8,7 @@ from .people import (
     confirm_details,
     create_person,
     deactivate_person,
+    reactivate_person,
     record_consent,
     update_person,
     withdraw_consent,
@@ -17,6 +18,6 @@ from .roles import assign_holder, create_role, delegate, end_delegation, end_hol
 __all__ = [
     "add_external_id", "add_method", "approve_grant", "assign_holder", "confirm_details", "create_person",
     "create_role", "deactivate_person", "delegate", "deny_grant", "end_delegation", "end_holding",
-    "mark_verified", "record_consent", "remove_method", "request_grant", "restore_method", "revoke_grant",
+    "mark_verified", "reactivate_person", "record_consent", "remove_method", "request_grant", "restore_method", "revoke_grant",
     "update_method", "update_person", "withdraw_consent",
 ]

@@ -89,7 +89,7 @@ def deactivate_person(person, *, actor, source="ui", at=None):
     with transaction.atomic():
         stamp(person, actor, source)
         person.is_active = False
-        person.updated_at = at
+        person.updated_at = person.deactivated_at = at
         person.save()
         methods = 0
         for method in ContactMethod.objects.filter(person=person, is_active=True):
@@ -110,6 +110,17 @@ def deactivate_person(person, *, actor, source="ui", at=None):
         )
         transaction.on_commit(lambda: person_deactivated.send(Person, person=person, roles=ended, at=at))
     return ended
+
+
+def reactivate_person(person, *, actor, source="ui"):
+    """Someone comes back (a rehire, a reversed leave): active again. Ended role holdings and
+    deactivated methods stay as they are until someone who knows confirms them."""
+    with transaction.atomic():
+        stamp(person, actor, source)
+        person.is_active, person.deactivated_at, person.updated_at = True, None, timezone.now()
+        person.save(update_fields=["is_active", "deactivated_at", "updated_at"])
+        audit.record(actor, "person.reactivated", person, summary={"source": source})
+    return person
 
 
 def _close_login(person, actor):

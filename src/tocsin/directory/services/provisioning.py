@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
 from django.db.models.deletion import Collector
-from django.utils import timezone
 from django.utils.text import slugify
 
 from tocsin.core import audit
@@ -13,9 +12,8 @@ from tocsin.core import services as core_services
 from tocsin.core.models import Team
 
 from ..models import ContactMethod, ExternalId, Person
-from ._history import stamp
 from .methods import add_method, remove_method, update_method
-from .people import add_external_id, create_person, deactivate_person, update_person
+from .people import add_external_id, create_person, deactivate_person, reactivate_person, update_person
 
 SOURCE = "scim"
 # The identity provider's keys for a person. Kept as ExternalId rows so lookups by them
@@ -118,16 +116,9 @@ def deactivate_user(person, *, actor):
 def _reactivate(person, actor):
     """The person and the methods the identity provider owns come back; methods added in
     Tocsin stay inactive until a steward confirms they are still right."""
-    stamp(person, actor, SOURCE)
-    person.is_active = True
-    person.updated_at = timezone.now()
-    person.save()
-    methods = person.methods.filter(label=MANAGED_LABEL, kind__in=MANAGED_KINDS, is_active=False)
-    count = 0
-    for method in methods:
+    reactivate_person(person, actor=actor, source=SOURCE)
+    for method in person.methods.filter(label=MANAGED_LABEL, kind__in=MANAGED_KINDS, is_active=False):
         update_method(method, actor=actor, source=SOURCE, is_active=True)
-        count += 1
-    audit.record(actor, "person.reactivated", person, summary={"source": SOURCE, "methods": count})
 
 
 def _set_external_id(person, source, value, actor):
