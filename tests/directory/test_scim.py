@@ -257,7 +257,9 @@ def test_put_deactivates_and_reactivation_leaves_tocsin_methods_off(scim, db):
     assert satellite.is_active is False  # a steward confirms it before it is paged again
     assert ContactMethod.objects.filter(person=person, is_active=True, label="scim").count() == 2
     reactivated = AuditEntry.objects.get(action="person.reactivated")
-    assert reactivated.summary == {"source": "scim", "methods": 2}
+    assert reactivated.summary == {"source": "scim"}
+    back_on = AuditEntry.objects.filter(action="contact.method_updated", seq__gt=reactivated.seq)
+    assert back_on.count() == 2 and all(e.summary["is_active"] == {"from": False, "to": True} for e in back_on)
 
 
 def test_name_parts_and_okta_rename(scim, db):
