@@ -16,6 +16,8 @@ COMMANDS = {
     "migrate": "migrate",
     "import-people": "import_people",
     "sync-hr": "sync_hr",
+    "remind": "remind",
+    "purge": "purge",
     "manage": None,
 }
 
@@ -35,6 +37,8 @@ commands:
   migrate       apply database migrations
   import-people preview or apply an HR/IdP CSV export of people
   sync-hr       run the scheduled HR file sync once, now
+  remind        list overdue contact validations per steward, with confirmation links
+  purge         purge or anonymise records past their retention period
   manage        run any Django management command
 
 Run `tocsin <command> --help` for a command's options.
