@@ -1,6 +1,6 @@
 """Template context: the navigation links the signed-in user may follow."""
 
-from tocsin.core.permissions import can
+from tocsin.core.permissions import teams_for
 from tocsin.core.view_access import principal
 
 _LINKS = [
@@ -9,6 +9,8 @@ _LINKS = [
     ("Roles", "/directory/roles/", "contacts:read"),
     ("Contact sheet", "/directory/sheet/", "contacts:read"),
     ("Access", "/directory/access/", "contacts:read"),
+    ("Compliance", "/directory/compliance/", "contacts:write"),
+    ("Exports", "/directory/exports/", "contacts:export"),
     ("Users", "/admin/users/", "users:manage"),
     ("Teams", "/admin/teams/", "users:manage"),
     ("MFA policy", "/admin/mfa-policy/", "settings:manage"),
@@ -21,5 +23,6 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_links": []}
     who = principal(request)
-    links = [(label, url) for label, url, perm in _LINKS if perm is None or can(who, perm)]
+    # Shown where the permission reaches any team: a steward's export link is for their teams.
+    links = [(label, url) for label, url, perm in _LINKS if perm is None or teams_for(who, perm)]
     return {"nav_links": links}
