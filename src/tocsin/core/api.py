@@ -25,6 +25,7 @@ from .schemas import (
     TokenOut,
     UserIn,
     UserOut,
+    UserRow,
     UserPatch,
     VerifyOut,
 )
@@ -88,11 +89,11 @@ def permission_matrix(request):
 # --- users ------------------------------------------------------------------
 
 
-@router.get("/users", response=list[UserOut])
+@router.get("/users", response=list[UserRow])
 @paginate
 def list_users(request):
     check(request, "users:manage")
-    return [_user_out(user) for user in _users_with_relations()]
+    return _users_with_relations()
 
 
 @router.post("/users", response={201: UserOut})

@@ -61,6 +61,18 @@ class UserOut(Schema):
     teams: list[str]
 
 
+class UserRow(UserOut):
+    """A user read straight from a prefetched queryset, so a page serialises only its own rows."""
+
+    @staticmethod
+    def resolve_roles(user):
+        return [{"id": a.pk, "role": a.role, "team": a.team.slug if a.team else None} for a in user.role_assignments.all()]
+
+    @staticmethod
+    def resolve_teams(user):
+        return [m.team.slug for m in user.memberships.all()]
+
+
 class MeOut(UserOut):
     via: str
     permissions: list[str]

@@ -60,25 +60,6 @@ def _people():
     )
 
 
-def _method_out(method):
-    return {
-        "id": method.pk, "kind": method.kind, "label": method.label, "order": method.order,
-        "masked_value": mask(method.kind, method.value), "verified": method.verified,
-        "availability": method.availability, "usage": method.usage, "is_active": method.is_active,
-    }
-
-
-def _person_out(person):
-    return {
-        "id": person.pk, "name": person.name, "time_zone": person.time_zone,
-        "site": person.site.slug if person.site else None, "teams": sorted(t.slug for t in person.teams.all()),
-        "tags": person.tags, "is_active": person.is_active, "is_vendor": person.is_vendor,
-        "organisation": person.organisation, "support_sla": person.support_sla,
-        "last_validated_at": person.last_validated_at,
-        "methods": [_method_out(m) for m in person.methods.all()],
-    }
-
-
 def _require_write(request, teams):
     """contacts:write for every team touched (or everywhere for people in no team), plus a
     fresh step-up when the caller is a browser session rather than a scoped token."""
@@ -129,13 +110,13 @@ class PeopleFilter(Schema):
 @paginate
 def list_people(request, filters: Query[PeopleFilter]):
     check(request, "contacts:read")
-    return [_person_out(p) for p in filters.apply(_people()).order_by("name", "pk")]
+    return filters.apply(_people()).order_by("name", "pk")
 
 
 @router.get("/people/{person_id}", response=PersonOut)
 def get_person(request, person_id: ObjectId):
     check(request, "contacts:read")
-    return _person_out(get_object_or_404(_people(), pk=person_id))
+    return get_object_or_404(_people(), pk=person_id)
 
 
 @router.post("/people", response={201: PersonOut})
@@ -145,7 +126,7 @@ def create_person(request, payload: PersonIn):
     _require_write(request, teams)
     data = payload.dict(exclude={"teams", "site"})
     person = services.create_person(actor=_actor(request), source=SOURCE, teams=teams, site=_site(payload.site), **data)
-    return Status(201, _person_out(_people().get(pk=person.pk)))
+    return Status(201, _people().get(pk=person.pk))
 
 
 @router.patch("/people/{person_id}", response=PersonOut)
@@ -157,7 +138,7 @@ def update_person(request, person_id: ObjectId, payload: PersonPatch):
     if "site" in changes:
         changes["site"] = _site(changes["site"])
     services.update_person(person, actor=_actor(request), source=SOURCE, teams=teams, **changes)
-    return _person_out(_people().get(pk=person.pk))
+    return _people().get(pk=person.pk)
 
 
 @router.post("/people/{person_id}/deactivate", response=PersonOut, summary="Offboard: end holdings and methods")
@@ -165,7 +146,7 @@ def deactivate_person(request, person_id: ObjectId):
     person = get_object_or_404(Person, pk=person_id)
     _require_write(request, list(person.teams.all()))
     services.deactivate_person(person, actor=_actor(request), source=SOURCE)
-    return _person_out(_people().get(pk=person.pk))
+    return _people().get(pk=person.pk)
 
 
 @router.get("/people/{person_id}/history", response=list[VersionOut], summary="Versions of the person's methods")
@@ -221,7 +202,7 @@ def add_method(request, person_id: ObjectId, payload: MethodIn):
     person = get_object_or_404(Person, pk=person_id)
     _require_write(request, list(person.teams.all()))
     method = services.add_method(actor=_actor(request), source=SOURCE, person=person, **payload.dict())
-    return Status(201, _method_out(method))
+    return Status(201, method)
 
 
 def _personal_method(method_id):
@@ -236,7 +217,7 @@ def update_method(request, method_id: ObjectId, payload: MethodPatch):
     method = _personal_method(method_id)
     _require_write(request, list(method.person.teams.all()))
     services.update_method(method, actor=_actor(request), source=SOURCE, **payload.dict(exclude_unset=True))
-    return _method_out(method)
+    return method
 
 
 @router.delete("/methods/{method_id}", response={204: None})
@@ -252,7 +233,7 @@ def verify_method(request, method_id: ObjectId):
     method = _personal_method(method_id)
     _require_write(request, list(method.person.teams.all()))
     services.mark_verified(method, actor=_actor(request), source=SOURCE)
-    return _method_out(method)
+    return method
 
 
 @router.post("/methods/{method_id}/reveal", response=RevealOut, summary="See one value in clear (audited)")

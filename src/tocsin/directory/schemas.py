@@ -6,6 +6,8 @@ from ninja import Field
 
 from tocsin.core.schemas import MAX_ID, Schema, UtcDatetime
 
+from .values import mask
+
 
 class MethodOut(Schema):
     id: int
@@ -18,8 +20,14 @@ class MethodOut(Schema):
     usage: str
     is_active: bool
 
+    @staticmethod
+    def resolve_masked_value(method):
+        return mask(method.kind, method.value)
+
 
 class PersonOut(Schema):
+    """Read from a Person with site, teams and methods prefetched."""
+
     id: int
     name: str
     time_zone: str
@@ -32,6 +40,18 @@ class PersonOut(Schema):
     support_sla: str
     last_validated_at: datetime | None
     methods: list[MethodOut]
+
+    @staticmethod
+    def resolve_site(person):
+        return person.site.slug if person.site else None
+
+    @staticmethod
+    def resolve_teams(person):
+        return sorted(team.slug for team in person.teams.all())
+
+    @staticmethod
+    def resolve_methods(person):
+        return list(person.methods.all())
 
 
 class PersonIn(Schema):
