@@ -10,7 +10,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # CI explores a fixed, bounded set of examples so a landing never hinges on luck;
 # local runs keep exploring new ones.
-hypothesis_settings.register_profile("ci", max_examples=30, derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("ci", max_examples=20, derandomize=True, deadline=None, print_blob=True)
 hypothesis_settings.register_profile("dev", max_examples=30, deadline=None)
 hypothesis_settings.load_profile("ci" if IN_CI else "dev")
 

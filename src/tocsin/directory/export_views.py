@@ -12,7 +12,7 @@ from tocsin.core.models import Team
 from tocsin.core.permissions import ALL_TEAMS, require, teams_for
 from tocsin.core.view_access import principal
 
-from . import offline, offline_age, offline_pdf
+from . import offline, offline_age
 from .models import Site
 
 PERMISSION = "contacts:export"
@@ -112,6 +112,8 @@ def exports(request):
 def export_pdf(request):
     _reach_or_deny(request)
     scope = _scope(request, request.POST.get("scope"))
+    from . import offline_pdf  # fpdf2 takes a third of a second to import: only when a PDF is asked for
+
     pdf, data, digest = offline_pdf.envelope(scope)
     offline.record_export(
         audit.Actor.from_request(request), scope, what="pdf", channel="web", fmt="pdf",

@@ -8,5 +8,5 @@ class TocsinCommand(BaseCommand):
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.prog = f"tocsin {self.cli_name or subcommand}"
+        parser.prog = f"tocsin {self.cli_name or subcommand.replace('_', '-')}"
         return parser
