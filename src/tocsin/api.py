@@ -9,6 +9,7 @@ from .core.api import router as core_router
 from .core.api_auth import API_AUTH
 from .core.permissions import PermissionDeniedError
 from .directory.api import router as directory_router
+from .directory.api_sync import router as sync_router
 
 api = NinjaAPI(
     title="Tocsin API",
@@ -19,6 +20,7 @@ api = NinjaAPI(
 )
 api.add_router("/", core_router)
 api.add_router("/directory", directory_router)
+api.add_router("/directory/sync", sync_router)
 
 
 @api.exception_handler(PermissionDeniedError)

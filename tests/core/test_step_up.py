@@ -118,3 +118,14 @@ def test_a_guarded_post_returns_to_its_form_after_step_up(make_user):
     assert response["Location"] == "/account/step-up/?next=" + page.replace("/", "%2F")
     foreign = client.post(f"{page}reset-mfa/", HTTP_REFERER="https://evil.example/x")
     assert foreign["Location"].endswith("next=" + f"{page}reset-mfa/".replace("/", "%2F"))
+
+
+def test_replacing_the_authenticator_needs_the_current_one(make_user):
+    user, device, _ = _enrolled_admin(make_user)
+    client = Client()
+    client.force_login(user)  # a borrowed session, no fresh code
+    response = client.get("/account/mfa/enrol/")
+    assert response.status_code == 302 and response["Location"].startswith("/account/step-up/")
+    assert client.post("/account/mfa/enrol/", {"code": "123456"}).status_code == 302
+    device.refresh_from_db()
+    assert device.confirmed

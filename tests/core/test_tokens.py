@@ -105,3 +105,27 @@ def test_token_create_command_prints_token_as_last_word(make_user, capsys):
     call_command("token", "create", "--user", "robot", "--name", "deploy", "--expires", "7")
     secret = capsys.readouterr().out.split()[-1]
     assert _client(secret).get("/api/v1/me").json()["username"] == "robot"
+
+
+def test_a_token_cannot_mint_a_stronger_token(make_user):
+    steward = make_user(roles=["contact_steward", "admin"])
+    _, narrow = services.issue_token(steward, actor=ACTOR, name="narrow", scopes=["tokens:own"])
+    client = _client(narrow)
+    response = client.post("/api/v1/tokens", {"name": "x", "scopes": ["contacts:write"]}, content_type="application/json")
+    assert response.status_code == 400 and "does not carry 'contacts:write'" in str(response.json())
+    assert client.post("/api/v1/tokens", {"name": "x"}, content_type="application/json").status_code == 400
+    assert client.post("/api/v1/tokens", {"name": "x", "scopes": ["tokens:own"]}, content_type="application/json").status_code == 201
+
+
+def test_scopes_the_user_lacks_or_interactive_ones_without_step_up_are_refused(make_user):
+    viewer = make_user(roles=["viewer"])
+    browser = Client()
+    browser.force_login(viewer)
+    response = browser.post("/api/v1/tokens", {"name": "x", "scopes": ["audit:read"]}, content_type="application/json")
+    assert response.status_code == 400 and "do not hold 'audit:read'" in str(response.json())
+    admin = make_user(roles=["admin"])
+    browser.force_login(admin)
+    response = browser.post("/api/v1/tokens", {"name": "x", "scopes": ["contacts:write"]}, content_type="application/json")
+    assert response.status_code == 400 and "step-up" in str(response.json())
+    ui = browser.post("/account/tokens/", {"name": "y", "scopes": ["contacts:write"]})
+    assert ui.status_code == 302 and not ApiToken.objects.filter(name="y").exists()

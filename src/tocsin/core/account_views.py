@@ -14,6 +14,7 @@ from . import audit, mfa, services
 from .form_errors import apply_errors
 from .forms import CodeForm, TokenForm
 from .models import ApiToken
+from .permissions import scope_problems
 from .view_access import principal
 
 ENROL_DEVICE = "tocsin_enrol_device"
@@ -42,6 +43,18 @@ def account(request):
 @never_cache
 @login_required
 def mfa_enrol(request):
+    if mfa.has_mfa(request.user):
+        # Replacing a factor needs the current one: a borrowed session must not swap in its own.
+        return _replace_factor(request)
+    return _enrol(request)
+
+
+@mfa.require_step_up
+def _replace_factor(request):
+    return _enrol(request)
+
+
+def _enrol(request):
     device = None
     device_id = request.session.get(ENROL_DEVICE)
     if device_id:
@@ -83,6 +96,10 @@ def regenerate_recovery_codes(request):
 @login_required
 def create_token(request):
     form = TokenForm(request.POST)
+    if form.is_valid():
+        problems = scope_problems(principal(request), form.cleaned_data["scopes"], stepped_up=mfa.is_fresh(request))
+        for problem in problems:
+            form.add_error("scopes", problem)
     if form.is_valid():
         try:
             token, secret = services.issue_token(

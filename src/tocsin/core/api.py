@@ -1,5 +1,6 @@
 """Core JSON API: the caller, users, teams, roles, tokens and the audit log."""
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
@@ -8,7 +9,7 @@ from ninja.pagination import paginate
 from . import audit, audit_export, mfa, services
 from .api_auth import check
 from .models import ApiToken, AuditEntry, Membership, RoleAssignment, Team, User
-from .permissions import MATRIX, PERMISSIONS, teams_for
+from .permissions import MATRIX, PERMISSIONS, scope_problems, teams_for
 from .schemas import (
     ObjectId,
     SlugPath,
@@ -183,6 +184,9 @@ def list_tokens(request):
 @router.post("/tokens", response={201: TokenCreated}, summary="Create a token; its secret is returned once")
 def create_token(request, payload: TokenIn):
     check(request, "tokens:own")
+    problems = scope_problems(request.principal, payload.scopes, stepped_up=mfa.is_fresh(request))
+    if problems:
+        raise ValidationError({"scopes": problems})
     token, secret = services.issue_token(
         request.principal.user, actor=_actor(request), name=payload.name,
         expires_days=payload.expires_days, scopes=payload.scopes,

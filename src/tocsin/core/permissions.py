@@ -167,3 +167,22 @@ def require(principal, perm, team=None, *, target=""):
         summary={"permission": perm, "team": team_id, "target": target},
     )
     raise PermissionDeniedError(perm)
+
+
+def scope_problems(principal, scopes, *, stepped_up):
+    """Why `principal` may not issue a token with `scopes` (empty list: it may). A token never
+    gets more than its issuer holds: not a permission the user lacks, not an interactive one
+    without a fresh step-up in the browser, and from a token, nothing beyond that token's reach."""
+    problems = []
+    for scope in scopes:
+        if scope not in PERMISSIONS:
+            problems.append(f"unknown scope '{scope}'")
+        elif not teams_for(Principal(principal.user, None, principal.assignments, principal.member_team_ids), scope):
+            problems.append(f"you do not hold '{scope}'")
+        elif principal.token is not None and not _token_allows(principal, scope):
+            problems.append(f"the token you are using does not carry '{scope}'")
+        elif PERMISSIONS[scope].interactive and principal.token is None and not stepped_up:
+            problems.append(f"'{scope}' needs a fresh MFA step-up")
+    if principal.token is not None and principal.token.scopes and not scopes:
+        problems.append("a scoped token can only issue tokens with explicit scopes")
+    return problems

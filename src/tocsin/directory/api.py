@@ -43,7 +43,7 @@ from .schemas import (
     VersionOut,
 )
 from .values import mask
-from .visibility import can_view_contact, reveal
+from .visibility import can_edit_person, can_view_contact, reveal, teams_out_of_write_reach
 
 router = Router(tags=["directory"])
 router.add_router("/breaches", breaches_router)
@@ -60,13 +60,20 @@ def _people():
     )
 
 
-def _require_write(request, teams):
-    """contacts:write for every team touched (or everywhere for people in no team), plus a
-    fresh step-up when the caller is a browser session rather than a scoped token."""
+def _require_write(request, person=None, teams=()):
+    """May change `person` (contacts:write on any of their teams) and reaches every team in
+    `teams` (teams being added, a role's team, the other side of a delegation). A browser
+    session also needs a fresh step-up; a token needs the explicit scope (see permissions)."""
     principal = request.principal
-    scope = teams_for(principal, "contacts:write")
-    if scope != ALL_TEAMS and (not teams or not {t.pk for t in teams} <= scope):
-        require(principal, "contacts:write", teams[0] if teams else None, target="directory")
+    outside = teams_out_of_write_reach(principal, teams)
+    if person is not None and not can_edit_person(principal, person):
+        person_teams = list(person.teams.all())
+        outside = outside or person_teams or [None]
+    elif person is None and not teams and teams_for(principal, "contacts:write") != ALL_TEAMS:
+        outside = [None]
+    if outside:
+        require(principal, "contacts:write", outside[0], target="directory")
+        raise PermissionDeniedError("contacts:write")  # in reach of that one team, not of all of them
     if principal.token is None and not mfa.is_fresh(request):
         raise HttpError(403, "A fresh MFA step-up is required to change contact details.")
 
@@ -123,7 +130,7 @@ def get_person(request, person_id: ObjectId):
 def create_person(request, payload: PersonIn):
     check(request, "contacts:read")
     teams = _teams(payload.teams)
-    _require_write(request, teams)
+    _require_write(request, teams=teams)
     data = payload.dict(exclude={"teams", "site"})
     person = services.create_person(actor=_actor(request), source=SOURCE, teams=teams, site=_site(payload.site), **data)
     return Status(201, _people().get(pk=person.pk))
@@ -134,7 +141,7 @@ def update_person(request, person_id: ObjectId, payload: PersonPatch):
     person = get_object_or_404(Person, pk=person_id)
     changes = payload.dict(exclude_unset=True)
     teams = _teams(changes.pop("teams")) if "teams" in changes else None
-    _require_write(request, list(person.teams.all()) + (teams or []))
+    _require_write(request, person, teams=teams or [])
     if "site" in changes:
         changes["site"] = _site(changes["site"])
     services.update_person(person, actor=_actor(request), source=SOURCE, teams=teams, **changes)
@@ -144,7 +151,7 @@ def update_person(request, person_id: ObjectId, payload: PersonPatch):
 @router.post("/people/{person_id}/deactivate", response=PersonOut, summary="Offboard: end holdings and methods")
 def deactivate_person(request, person_id: ObjectId):
     person = get_object_or_404(Person, pk=person_id)
-    _require_write(request, list(person.teams.all()))
+    _require_write(request, person)
     services.deactivate_person(person, actor=_actor(request), source=SOURCE)
     return _people().get(pk=person.pk)
 
@@ -175,7 +182,7 @@ def list_consents(request, person_id: ObjectId):
 def _consent_writer(request, person):
     """The person themselves, or someone who may change their contact details."""
     if person.user_id != request.principal.user.pk:
-        _require_write(request, list(person.teams.all()))
+        _require_write(request, person)
 
 
 @router.post("/people/{person_id}/consents", response={201: ConsentOut}, summary="Record consent to a purpose")
@@ -200,7 +207,7 @@ def withdraw_consent(request, person_id: ObjectId, purpose: SlugPath):
 @router.post("/people/{person_id}/methods", response={201: MethodOut})
 def add_method(request, person_id: ObjectId, payload: MethodIn):
     person = get_object_or_404(Person, pk=person_id)
-    _require_write(request, list(person.teams.all()))
+    _require_write(request, person)
     method = services.add_method(actor=_actor(request), source=SOURCE, person=person, **payload.dict())
     return Status(201, method)
 
@@ -215,7 +222,7 @@ def _personal_method(method_id):
 @router.patch("/methods/{method_id}", response=MethodOut)
 def update_method(request, method_id: ObjectId, payload: MethodPatch):
     method = _personal_method(method_id)
-    _require_write(request, list(method.person.teams.all()))
+    _require_write(request, method.person)
     services.update_method(method, actor=_actor(request), source=SOURCE, **payload.dict(exclude_unset=True))
     return method
 
@@ -223,7 +230,7 @@ def update_method(request, method_id: ObjectId, payload: MethodPatch):
 @router.delete("/methods/{method_id}", response={204: None})
 def remove_method(request, method_id: ObjectId):
     method = _personal_method(method_id)
-    _require_write(request, list(method.person.teams.all()))
+    _require_write(request, method.person)
     services.remove_method(method, actor=_actor(request), source=SOURCE)
     return Status(204, None)
 
@@ -231,7 +238,7 @@ def remove_method(request, method_id: ObjectId):
 @router.post("/methods/{method_id}/verify", response=MethodOut, summary="A steward vouches for a method")
 def verify_method(request, method_id: ObjectId):
     method = _personal_method(method_id)
-    _require_write(request, list(method.person.teams.all()))
+    _require_write(request, method.person)
     services.mark_verified(method, actor=_actor(request), source=SOURCE)
     return method
 
@@ -281,7 +288,7 @@ def _moment(at):
 
 @router.post("/roles", response={201: RoleOut})
 def create_role(request, payload: RoleIn):
-    _require_write(request, [])
+    _require_write(request)
     role = services.create_role(actor=_actor(request), **payload.dict())
     return Status(201, _role_out(role, timezone.now()))
 
@@ -289,8 +296,9 @@ def create_role(request, payload: RoleIn):
 @router.post("/roles/{slug}/holders", response={201: RoleOut})
 def assign_holder(request, slug: SlugPath, payload: HoldingIn):
     role = get_object_or_404(OrgRole, slug=slug)
-    _require_write(request, [role.team] if role.team else [])
     person = get_object_or_404(Person, pk=payload.person_id)
+    # Both sides: a steward may not pull someone from another team into their role (and exports).
+    _require_write(request, person, teams=[role.team] if role.team else [])
     services.assign_holder(role, person, actor=_actor(request), source=SOURCE,
                            starts_at=payload.starts_at, ends_at=payload.ends_at)
     return Status(201, _role_out(role, timezone.now()))
@@ -300,7 +308,8 @@ def assign_holder(request, slug: SlugPath, payload: HoldingIn):
 def create_delegation(request, payload: DelegationIn):
     delegator = get_object_or_404(Person, pk=payload.delegator_id)
     delegate_to = get_object_or_404(Person, pk=payload.delegate_id)
-    _require_write(request, list(delegator.teams.all()))
+    _require_write(request, delegator)
+    _require_write(request, delegate_to)
     delegation = services.delegate(
         delegator, delegate_to, actor=_actor(request), starts_at=payload.starts_at, ends_at=payload.ends_at,
         reason=payload.reason, source=SOURCE,

@@ -9,7 +9,7 @@ from tocsin.core.models import AuditEntry
 
 from .models import Person
 
-REVEALS = ("contact.revealed", "contact.history_revealed")
+REVEALS = ("contact.revealed", "contact.history_revealed", "contacts.scim_read")
 EXPORTS = ("contacts.exported", "contacts.csv_exported")
 
 
@@ -33,8 +33,10 @@ def affected(breach):
             exports.append(entry)
             continue
         reveals += 1
-        person_id = entry.summary.get("person") if entry.object_type != "directory.person" else entry.object_id
-        if person_id:
-            person_ids.add(int(person_id))
+        if entry.object_type == "directory.person":
+            person_ids.add(int(entry.object_id))
+        person_ids.update(int(p) for p in entry.summary.get("people", []))
+        if entry.summary.get("person"):
+            person_ids.add(int(entry.summary["person"]))
     people = list(Person.objects.filter(pk__in=person_ids).order_by("name", "pk"))
     return BreachScope(people, reveals, exports)

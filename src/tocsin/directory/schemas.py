@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from ninja import Field
+from pydantic import model_validator
 
 from tocsin.core.schemas import MAX_ID, Schema, UtcDatetime
 
@@ -65,7 +66,22 @@ class PersonIn(Schema):
     support_sla: str = Field(default="", max_length=200)
 
 
-class PersonPatch(Schema):
+class _Patch(Schema):
+    """A partial update: omit a field to keep it; `null` is refused where the field cannot be empty."""
+
+    _nullable: tuple = ()
+
+    @model_validator(mode="after")
+    def _no_nulls(self):
+        bad = [name for name in self.model_fields_set if getattr(self, name) is None and name not in self._nullable]
+        if bad:
+            raise ValueError(f"{', '.join(sorted(bad))} cannot be null; leave the field out to keep it")
+        return self
+
+
+class PersonPatch(_Patch):
+    _nullable = ("site",)
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     time_zone: str | None = Field(default=None, max_length=64)
     site: str | None = None
@@ -85,7 +101,7 @@ class MethodIn(Schema):
     usage: str = "routine"
 
 
-class MethodPatch(Schema):
+class MethodPatch(_Patch):
     kind: str | None = None
     value: str | None = Field(default=None, min_length=1, max_length=500)
     label: str | None = Field(default=None, max_length=80)

@@ -195,7 +195,15 @@ def users(request, actor):
     people = provisioning.scim_people()
     if request.GET.get("filter"):
         people = filter_people(request.GET["filter"])
-    return _list(request, people_for_render(people.order_by("pk")), lambda p: render_user(p, location))
+    shown = []
+
+    def render(person):
+        shown.append(person.pk)
+        return render_user(person, location)
+
+    response = _list(request, people_for_render(people.order_by("pk")), render)
+    _audit_read(actor, shown)
+    return response
 
 
 @scim_view(["GET", "PUT", "PATCH", "DELETE"])
@@ -219,7 +227,15 @@ def user(request, actor, resource_id):
             record = user_record(canonical(resource, USER, "User"), touched=touched, current=person.name)
             provisioning.update_user(person, record, actor=actor)
     person = people_for_render(Person.objects.filter(pk=person.pk)).get()
+    if request.method == "GET":
+        _audit_read(actor, [person.pk])
     return respond(_select(request, render_user(person, location)))
+
+
+def _audit_read(actor, person_ids):
+    """SCIM answers carry e-mail addresses and numbers in clear: each read is a reveal."""
+    if person_ids:
+        audit.record(actor, "contacts.scim_read", summary={"people": person_ids})
 
 
 # --- groups -------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from . import views, views_access, views_people, views_roles
+from . import views, views_access, views_import, views_people, views_roles
 
 urlpatterns = [
     path("people/", views_people.people, name="directory-people"),
+    path("people/export.csv", views_import.people_export, name="directory-people-export"),
     path("people/<int:person_id>/", views_people.person_detail, name="directory-person"),
     path("people/<int:person_id>/history/", views_people.person_history, name="directory-person-history"),
     path("people/<int:person_id>/methods/new/", views_people.method_add, name="directory-method-add"),
@@ -25,5 +26,13 @@ urlpatterns = [
     path("access/grants/<int:grant_id>/<slug:action>/", views_access.grant_action, name="directory-grant-action"),
     path("access/roles/<int:assignment_id>/revoke/", views_access.role_revoke, name="directory-role-revoke"),
     path("access/review.csv", views_access.review_csv, name="directory-access-review-csv"),
+    path("import/", views_import.import_page, name="directory-import"),
+    path("import/apply/", views_import.import_apply, name="directory-import-apply"),
+    path("import/discard/", views_import.import_discard, name="directory-import-discard"),
+    path("import/conflicts/", views_import.conflicts, name="directory-import-conflicts"),
+    path(
+        "import/conflicts/<int:conflict_id>/resolve/", views_import.conflict_resolve,
+        name="directory-import-conflict-resolve",
+    ),
     path("confirm/<str:token>/", views.confirm_details, name="directory-confirm"),
 ]

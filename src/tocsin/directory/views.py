@@ -6,10 +6,10 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from tocsin.core import audit
-from tocsin.core.permissions import ALL_TEAMS, require, teams_for
+from tocsin.core.permissions import require
 from tocsin.core.view_access import principal
 
-from . import services
+from . import services, visibility
 from .models import ContactMethod
 from .services import stewardship
 from .visibility import masked
@@ -19,15 +19,8 @@ def actor(request):
     return audit.Actor.user(request.user)
 
 
-def person_team_ids(person):
-    """From the prefetch cache when the caller loaded `teams`, so no extra query."""
-    return {team.pk for team in person.teams.all()}
-
-
 def can_edit(who, person):
-    """contacts:write for any of the person's teams; a person without a team is for admins only."""
-    reach = teams_for(who, "contacts:write")
-    return reach == ALL_TEAMS or bool(reach & person_team_ids(person))
+    return visibility.can_edit_person(who, person)
 
 
 def require_edit(request, person):

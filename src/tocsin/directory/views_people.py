@@ -115,7 +115,6 @@ def _method_edit(request, method):
             services.update_method(method, actor=actor(request), source="ui", **form.changes())
         except ValidationError as exc:
             apply_errors(form, exc)
-            method.refresh_from_db()  # the service set the rejected values on the object before refusing them
         else:
             messages.success(request, "The contact method is saved.")
             return redirect("directory-person", person_id=method.person_id)
@@ -150,6 +149,11 @@ def _method_add(request, person):
 def method_verify(request, method_id):
     method = _method_or_404(method_id)
     require_edit(request, method.person)
+    return _verify(request, method)
+
+
+@mfa.require_step_up
+def _verify(request, method):
     services.mark_verified(method, actor=actor(request), source="ui", how="steward")
     messages.success(request, "Marked as verified.")
     return redirect("directory-person", person_id=method.person_id)
@@ -243,6 +247,11 @@ def delegate(request, person_id):
     person = _person_or_404(person_id)
     if person.user_id != request.user.pk:
         require_edit(request, person)  # people may hand over their own roles; stewards anyone's in their teams
+    return _delegate(request, person)
+
+
+@mfa.require_step_up  # a delegation re-routes pages, emergency ones included
+def _delegate(request, person):
     form = DelegationForm(request.POST, person=person)
     if form.is_valid():
         data = form.cleaned_data

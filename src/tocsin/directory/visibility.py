@@ -36,7 +36,21 @@ def register_need(rule):
 
 
 def _person_team_ids(person):
-    return set(person.teams.values_list("pk", flat=True))
+    # .all() reads the prefetch cache when the caller loaded `teams`, so list pages stay flat.
+    return {team.pk for team in person.teams.all()}
+
+
+def can_edit_person(principal, person):
+    """contacts:write for any of the person's teams; a person in no team is for those who
+    reach every team. The one rule for the UI, the API and the exports."""
+    reach = teams_for(principal, "contacts:write")
+    return reach == ALL_TEAMS or bool(reach and reach & _person_team_ids(person))
+
+
+def teams_out_of_write_reach(principal, teams):
+    """The teams among `teams` where `principal` may not change contact data."""
+    reach = teams_for(principal, "contacts:write")
+    return [] if reach == ALL_TEAMS else [team for team in teams if team.pk not in reach]
 
 
 def can_view_contact(principal, person, context=None, at=None):
@@ -72,7 +86,7 @@ def reveal(principal, method, context=None):
     """Return the clear value if allowed, writing an audit entry for every reveal; else None."""
     person = method.person
     if person is None:
-        decision = Decision(True, "shared")  # a role's or team's own channel is not personal data
+        decision = _shared_decision(principal, method)
     else:
         decision = can_view_contact(principal, person, context)
     if not decision:
@@ -89,6 +103,18 @@ def reveal(principal, method, context=None):
         },
     )
     return method.value
+
+
+def _shared_decision(principal, method):
+    """A role's or team's own channel is not personal data, so anyone may read it, except a
+    webhook: its URL usually embeds a secret, so it takes standing access to the owner's team."""
+    if method.kind != "webhook":
+        return Decision(True, "shared")
+    team = method.team or (method.role.team if method.role else None)
+    reach = teams_for(principal, "contacts:reveal")
+    if reach == ALL_TEAMS or (team is not None and reach and team.pk in reach):
+        return Decision(True, "standing")
+    return Decision(False)
 
 
 def masked(method):

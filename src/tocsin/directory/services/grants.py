@@ -36,9 +36,15 @@ def request_grant(user, *, actor, reason, duration_minutes, person=None, team=No
         grant.save()
         audit.record(
             actor, "grant.requested", grant,
-            summary={"scope": grant.scope_label, "minutes": grant.duration_minutes, "status": grant.status},
+            summary={**_scope_ids(grant), "minutes": grant.duration_minutes, "status": grant.status},
         )
     return grant
+
+
+def _scope_ids(grant):
+    # Ids and slugs only: a person's name is personal data and the audit chain is forever.
+    return {"person": grant.person_id, "team": grant.team.slug if grant.team else None,
+            "role": grant.role.slug if grant.role else None}
 
 
 def _activate(grant, approver=None):

@@ -273,3 +273,44 @@ def _take_hr(conflict, *, actor):
         raise ValidationError({"field": "Only a reactivation can be in conflict."})
     _set_fields(person, {conflict.field: conflict.hr_value}, methods, actor=actor, via="sync",
                 source=conflict.source, teams=_Catalogue(), sites=_Catalogue())
+
+
+EXPORT_ID_PREFIX = "tocsin-"
+
+
+def export_people(people, *, actor, source=""):
+    """People as rows in the format hr_csv reads (header first), so an export imports again
+    unchanged; the export itself is audited with counts only. `people` should prefetch `teams`,
+    `methods` and `external_ids`. The external_id is the person's id in `source` when they have
+    one, else 'tocsin-<id>': an import of that source links such a row to the person by work e-mail,
+    and creates a new person when no e-mail matches."""
+    header = ["external_id", "name", "email", "mobile", "phone", "team", "site", "time_zone", "active"]
+    rows, filled = [header], 0
+    for person in people:
+        ids = {e.source: e.value for e in person.external_ids.all()}
+        cells = {
+            "external_id": ids.get(source) or f"{EXPORT_ID_PREFIX}{person.pk}",
+            "name": person.name,
+            "team": ";".join(sorted(t.slug for t in person.teams.all())),
+            "site": person.site.slug if person.site_id else "",
+            "time_zone": person.time_zone,
+            "active": "true" if person.is_active else "false",
+        }
+        for column, kind in METHOD_COLUMNS.items():
+            method = _exported_method(person, kind, source)
+            cells[column] = method.value if method is not None else ""
+            filled += method is not None
+        rows.append([cells[name] for name in header])
+    with transaction.atomic():
+        audit.record(actor, "contacts.csv_exported", object_type="directory.people", summary={
+            "people": len(rows) - 1, "method_values": filled, "source": source, "format": "csv",
+        })
+    return rows
+
+
+def _exported_method(person, kind, source):
+    """The method an import of `source` would maintain for this column (see hr_plan.managed_method),
+    else the first active one of its kind."""
+    active = [m for m in person.methods.all() if m.kind == kind and m.is_active]
+    labelled = [m for m in active if source and m.label == source]
+    return (labelled or active or [None])[0]

@@ -18,6 +18,8 @@ def create_role(*, actor, name, **fields):
     if not name:
         raise ValidationError({"name": "A role name is required."})
     slug = slugify(name)
+    if not slug:
+        raise ValidationError({"name": "A role name needs at least one letter or digit."})
     if OrgRole.objects.filter(slug=slug).exists():
         raise ValidationError({"name": f"A role named '{name}' exists already."})
     with transaction.atomic():

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from tocsin.core import audit
-from tocsin.core.models import RoleAssignment
+from tocsin.core.models import Membership, RoleAssignment
+from tocsin.core.permissions import TEAM_BOUND_ROLES
 
 from ..models import AccessGrant, Person
 
@@ -52,14 +53,26 @@ def access_review(at=None):
     return assignments, grants
 
 
+def _reach_label(assignment, member_teams):
+    """What an assignment reaches: its team, every team, or (team-bound roles) the member teams."""
+    if assignment.team:
+        return assignment.team.slug
+    if assignment.role in TEAM_BOUND_ROLES:
+        return "(member teams: " + (", ".join(member_teams.get(assignment.user_id, [])) or "none") + ")"
+    return "(all teams)"
+
+
 def export_access_review(*, actor, at=None):
     """The review as rows for a CSV file; the export itself is audited."""
     at = at or timezone.now()
     assignments, grants = access_review(at)
     rows = [["kind", "user", "what", "team", "since", "until", "granted_by"]]
+    member_teams = {}
+    for user_id, slug in Membership.objects.values_list("user_id", "team__slug").order_by("team__slug"):
+        member_teams.setdefault(user_id, []).append(slug)
     for a in assignments:
         rows.append([
-            "role", a.user.username, a.role, a.team.slug if a.team else "(all teams)",
+            "role", a.user.username, a.role, _reach_label(a, member_teams),
             a.granted_at.isoformat(), "", a.granted_by.username if a.granted_by else "",
         ])
     for g in grants:

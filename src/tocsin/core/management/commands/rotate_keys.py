@@ -39,9 +39,11 @@ class Command(TocsinCommand):
                     return rotated
                 for key, value in rows:
                     if value and not crypto.is_current(value):
+                        # Compare-and-swap: a value edited since the SELECT is already under the
+                        # current key and must not be overwritten with the old one.
                         cursor.execute(
-                            f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s",
-                            [crypto.rotate(value), key],
+                            f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s AND {quote(column)} = %s",
+                            [crypto.rotate(value), key, value],
                         )
-                        rotated += 1
+                        rotated += cursor.rowcount
                 last = rows[-1][0]
