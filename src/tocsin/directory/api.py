@@ -353,19 +353,10 @@ def request_grant(request, payload: GrantIn):
 
 @router.post("/grants/{grant_id}/{decision}", response=GrantOut, summary="approve, deny or revoke a grant")
 def decide_grant(request, grant_id: ObjectId, decision: str):
-    grant = get_object_or_404(AccessGrant.objects.select_related("grantee"), pk=grant_id)
-    if decision == "revoke" and grant.grantee_id == request.principal.user.pk:
-        services.revoke_grant(grant, actor=_actor(request))
-        return _grant_out(grant)
-    check(request, "access:review", target=f"grant:{grant_id}")
-    actions = {
-        "approve": lambda: services.approve_grant(grant, request.principal.user, actor=_actor(request)),
-        "deny": lambda: services.deny_grant(grant, request.principal.user, actor=_actor(request)),
-        "revoke": lambda: services.revoke_grant(grant, actor=_actor(request)),
-    }
-    if decision not in actions:
+    grant = get_object_or_404(AccessGrant.objects.select_related("grantee", "person", "team", "role"), pk=grant_id)
+    if decision not in services.grants.DECISIONS:
         raise HttpError(404, f"Unknown decision '{decision[:20]}'; use approve, deny or revoke.")
-    actions[decision]()
+    services.decide_grant(grant, decision, principal=request.principal, actor=_actor(request))
     return _grant_out(grant)
 
 

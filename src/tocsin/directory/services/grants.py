@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from tocsin.core import audit
 from tocsin.core.models import RoleAssignment
+from tocsin.core.permissions import require
 
 from ..models import AccessGrant, ContactPolicy
 
@@ -84,3 +85,20 @@ def revoke_grant(grant, *, actor):
             grant.save()
             audit.record(actor, "grant.revoked", grant, summary={"grantee": grant.grantee_id})
     return grant
+
+
+DECISIONS = ("approve", "deny", "revoke")
+
+
+def decide_grant(grant, decision, *, principal, actor):
+    """approve, deny or revoke on behalf of `principal`: anyone may give up their own grant;
+    every other decision takes access:review (checked, and audited when refused, first)."""
+    if decision not in DECISIONS:
+        raise ValidationError({"decision": f"Unknown decision '{decision[:20]}'; use approve, deny or revoke."})
+    if not (decision == "revoke" and grant.grantee_id == principal.user.pk):
+        require(principal, "access:review", target=f"grant:{grant.pk}")
+    if decision == "approve":
+        return approve_grant(grant, principal.user, actor=actor)
+    if decision == "deny":
+        return deny_grant(grant, principal.user, actor=actor)
+    return revoke_grant(grant, actor=actor)

@@ -17,7 +17,7 @@ from ..models import ContactMethod, ExternalId, Person, Site, SyncConflict, Sync
 from ..values import index_for
 from ._history import stamp
 from .methods import add_method, update_method
-from .people import add_external_id, deactivate_person, update_person
+from .people import add_external_id, deactivate_person, reactivate_person, update_person
 
 log = logging.getLogger("tocsin.directory.sync")
 BATCH = 500
@@ -203,7 +203,7 @@ def _set_fields(person, values, methods, *, actor, via, source, teams, sites):
     """Give `person` the HR values (canonical text per field, see hr_plan.FieldChange), each through
     its use case; person fields in one update so the history and audit show one change."""
     if values.get("active") == "true" and not person.is_active:
-        _reactivate(person, actor=actor, via=via)
+        reactivate_person(person, actor=actor, source=via)
     fields, new_teams = {}, None
     for name in ("name", "time_zone"):
         if name in values:
@@ -226,15 +226,6 @@ def _set_fields(person, values, methods, *, actor, via, source, teams, sites):
                 add_method(actor=actor, source=via, person=person, kind=kind, value=values[column], label=source)
             else:
                 update_method(method, actor=actor, source=via, value=values[column], is_active=True)
-
-
-def _reactivate(person, *, actor, via):
-    """HR lists someone again (a rehire, a reversed leave): active again, holdings stay ended."""
-    with transaction.atomic():
-        stamp(person, actor, via)
-        person.is_active, person.updated_at = True, timezone.now()
-        person.save(update_fields=["is_active", "updated_at"])
-        audit.record(actor, "person.reactivated", person, summary={"source": via})
 
 
 def resolve_conflict(conflict, choice, *, actor):
