@@ -242,7 +242,7 @@ def test_put_replaces_what_the_provider_owns_and_keeps_the_rest(scim, db):
     assert user["displayName"] == "Ana M. Silva" and user["emails"] == [] and user["phoneNumbers"] == []
     assert user["timezone"] == "Europe/Berlin"  # absent from a PUT: Tocsin's value stays
     assert list(ContactMethod.objects.filter(person=person).values_list("pk", flat=True)) == [steward_phone.pk]
-    assert ExternalId.objects.get(person=person, source="scim:externalId").value == "ext-9"
+    assert ExternalId.objects.get(person=person, source="scim:externalId").sealed == "ext-9"
 
 
 def test_put_deactivates_and_reactivation_leaves_tocsin_methods_off(scim, db):
@@ -477,3 +477,14 @@ def test_team_bound_steward_is_403(scim, make_user, make_team, db):
     steward = make_user("steward", roles=["contact_steward"], teams=["network"])
     assert_error(scim("post", "/Users", new_user(), secret=token_for(steward)), 403)
     assert not Person.objects.exists()
+
+
+def test_idp_identifiers_are_not_stored_in_clear(scim, db):
+    from django.db import connection
+
+    scim("post", "/Users", new_user())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT source, value, sealed FROM directory_externalid")
+        rows = cursor.fetchall()
+    assert rows and all(value.startswith("h:") for _, value, _ in rows)
+    assert not any("@" in value or "@" in sealed for _, value, sealed in rows)

@@ -62,7 +62,10 @@ class ExternalId(models.Model):
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="external_ids")
     source = models.CharField(max_length=32)
+    # For identifiers that are personal data (an identity provider's userName is usually an
+    # e-mail address), `value` holds a keyed digest for lookups and `sealed` the encrypted original.
     value = models.CharField(max_length=200)
+    sealed = EncryptedTextField(blank=True, default="")
 
     class Meta:
         constraints = [

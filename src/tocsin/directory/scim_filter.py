@@ -88,10 +88,9 @@ def parse_filter(text):
 _ONLY_EQ = "this server filters with eq joined by and"
 
 
-def _external(source, value, *, exact=True):
-    rows = ExternalId.objects.filter(source=source)
-    rows = rows.filter(value=value) if exact else rows.filter(value__iexact=value)
-    return rows.values("person_id")
+def _external(source, value):
+    # userName's case folding happens inside the lookup key.
+    return ExternalId.objects.filter(source=source, value=provisioning.lookup_key(source, value)).values("person_id")
 
 
 def filter_people(text):
@@ -107,7 +106,7 @@ def filter_people(text):
         if not isinstance(value, str):
             raise bad(f"Filter on '{attribute}' needs a quoted string.", "invalidFilter")
         if key == "username":
-            people = people.filter(pk__in=_external(provisioning.USER_NAME, value, exact=False))
+            people = people.filter(pk__in=_external(provisioning.USER_NAME, value))
         elif key == "externalid":
             people = people.filter(pk__in=_external(provisioning.EXTERNAL_ID, value))
         elif key == "id":

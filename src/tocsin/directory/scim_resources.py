@@ -265,7 +265,7 @@ def people_for_render(queryset):
 
 
 def render_user(person, location):
-    external = {e.source: e.value for e in person.external_ids.all()}
+    external = {e.source: e.sealed or e.value for e in person.external_ids.all()}
     emails, phones = [], []
     for method in person.methods.all():
         if method.label != provisioning.MANAGED_LABEL:

@@ -131,13 +131,14 @@ def _close_login(person, actor):
     return True
 
 
-def add_external_id(person, source, value, *, actor):
+def add_external_id(person, source, value, *, actor, sealed=""):
+    """`sealed`: the clear identifier when `value` is only its digest (see ExternalId)."""
     try:
         with transaction.atomic():
-            external = ExternalId.objects.create(person=person, source=source, value=value)
+            external = ExternalId.objects.create(person=person, source=source, value=value, sealed=sealed)
             audit.record(actor, "person.external_id_added", person, summary={"source": source})
     except IntegrityError:
-        raise ValidationError({"external_id": f"{source} id '{value}' belongs to someone else."}) from None
+        raise ValidationError({"external_id": f"This {source} id belongs to someone else."}) from None
     return external
 
 

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 
 from tocsin.core import audit
 from tocsin.core import services as core_services
+from tocsin.core.crypto import blind_index
 from tocsin.core.models import Team
 
 from ..models import ContactMethod, ExternalId, Person
@@ -48,18 +49,25 @@ class UserRecord:
     contacts: dict = field(default_factory=dict)  # ContactMethod kind -> normalised value
 
 
+def lookup_key(source, value):
+    """What is stored and searched for an identity-provider identifier: a keyed digest, so the
+    userName (usually an e-mail address) is never kept in clear; userName matches ignore case."""
+    normal = value.lower() if source == USER_NAME else value
+    return "h:" + blind_index(normal, f"external:{source}")
+
+
 def scim_people():
     return Person.objects.filter(pk__in=ExternalId.objects.filter(source=USER_NAME).values("person_id"))
 
 
 def _check_unique(person, record):
-    taken = ExternalId.objects.filter(source=USER_NAME, value__iexact=record.user_name)
+    taken = ExternalId.objects.filter(source=USER_NAME, value=lookup_key(USER_NAME, record.user_name))
     if person is not None:
         taken = taken.exclude(person=person)
     if taken.exists():
         raise Conflict("userName", "Another user already has this userName.")
     if record.external_id is not None:
-        taken = ExternalId.objects.filter(source=EXTERNAL_ID, value=record.external_id)
+        taken = ExternalId.objects.filter(source=EXTERNAL_ID, value=lookup_key(EXTERNAL_ID, record.external_id))
         if person is not None:
             taken = taken.exclude(person=person)
         if taken.exists():
@@ -73,9 +81,9 @@ def create_user(record, *, actor):
         if record.time_zone:
             fields["time_zone"] = record.time_zone
         person = create_person(actor=actor, source=SOURCE, **fields)
-        add_external_id(person, USER_NAME, record.user_name, actor=actor)
+        _set_external_id(person, USER_NAME, record.user_name, actor)
         if record.external_id is not None:
-            add_external_id(person, EXTERNAL_ID, record.external_id, actor=actor)
+            _set_external_id(person, EXTERNAL_ID, record.external_id, actor)
         for kind, value in record.contacts.items():
             add_method(actor=actor, source=SOURCE, person=person, kind=kind, value=value, label=MANAGED_LABEL)
         if record.active is False:
@@ -123,13 +131,13 @@ def _reactivate(person, actor):
 
 def _set_external_id(person, source, value, actor):
     current = ExternalId.objects.filter(person=person, source=source).first()
-    if current is not None and current.value == value:
+    if current is not None and current.sealed == value:
         return
     if current is not None:
         current.delete()
         audit.record(actor, "person.external_id_removed", person, summary={"source": source})
     if value is not None:
-        add_external_id(person, source, value, actor=actor)
+        add_external_id(person, source, lookup_key(source, value), sealed=value, actor=actor)
 
 
 def _sync_methods(person, contacts, actor):
