@@ -11,6 +11,14 @@ from tocsin.core.fields import EncryptedTextField
 from tocsin.core.models import Team
 
 
+def exactly_one_of(*fields):
+    """A check that exactly one of the given foreign keys is set."""
+    condition = Q()
+    for chosen in fields:
+        condition |= Q(**{f"{name}__isnull": name != chosen for name in fields})
+    return condition
+
+
 class Site(models.Model):
     """A place where people work: an office, a data centre, a region's hub."""
 
@@ -171,14 +179,7 @@ class ContactMethod(models.Model):
     class Meta:
         ordering = ["order", "pk"]
         constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(person__isnull=False, role__isnull=True, team__isnull=True)
-                    | Q(person__isnull=True, role__isnull=False, team__isnull=True)
-                    | Q(person__isnull=True, role__isnull=True, team__isnull=False)
-                ),
-                name="method_has_one_owner",
-            )
+            models.CheckConstraint(condition=exactly_one_of("person", "role", "team"), name="method_has_one_owner")
         ]
 
     @property
@@ -235,14 +236,7 @@ class AccessGrant(models.Model):
     class Meta:
         ordering = ["-requested_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(person__isnull=False, team__isnull=True, role__isnull=True)
-                    | Q(person__isnull=True, team__isnull=False, role__isnull=True)
-                    | Q(person__isnull=True, team__isnull=True, role__isnull=False)
-                ),
-                name="grant_has_one_scope",
-            )
+            models.CheckConstraint(condition=exactly_one_of("person", "team", "role"), name="grant_has_one_scope")
         ]
 
     @staticmethod
