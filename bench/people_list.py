@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import logging
 import random
 import statistics
 import sys
@@ -31,6 +32,7 @@ def start_django(db_path, workdir):
     import django
 
     django.setup()
+    logging.getLogger("tocsin.access").setLevel(logging.WARNING)  # one line per render would drown the figures
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
