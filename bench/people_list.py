@@ -1,8 +1,8 @@
 """Render time and query count of the people list (/directory/people/) over 10,000 people."""
 
 import argparse
-import os
 import logging
+import os
 import random
 import statistics
 import sys
