@@ -97,3 +97,31 @@ def test_breach_api_is_for_security_officers(make_user, make_person, phone):
     assert done.status_code == 200 and done.json()["done_at"]
     _, viewer_secret = core_services.issue_token(viewer, actor=SYSTEM, name="t")
     assert Client(headers={"Authorization": f"Bearer {viewer_secret}"}).get("/api/v1/directory/breaches").status_code == 403
+
+
+def test_breach_pages(make_user, make_team, make_person, phone):
+    network = make_team("Network")
+    ana = make_person("Ana", teams=[network])
+    method = phone(ana, "+49 170 1234560")
+    reveal(Principal.load(make_user("insider", roles=[("contact_steward", "network")])), method)
+    officer = make_user("sec", roles=["security_officer"])
+    client = Client()
+    client.force_login(officer)
+    now = timezone.now()
+    bad = client.post("/directory/breaches/", {"description": "short", "window_start": "2026-01-02 00:00", "window_end": "2026-01-01 00:00"})
+    assert bad.status_code == 400
+    created = client.post("/directory/breaches/", {
+        "description": "Steward laptop stolen with an open session",
+        "window_start": (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"),
+        "window_end": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"), "suspect_actor": "insider",
+    })
+    assert created.status_code == 302
+    page = client.get(created["Location"])
+    assert b"Ana" in page.content and b"1 reveal" in page.content
+    obligation = page.context["obligations"][0]
+    client.post(f"{created['Location']}obligations/{obligation.pk}/done/", {"note": "DPO informed"})
+    obligation.refresh_from_db()
+    assert obligation.done_at is not None
+    viewer = Client()
+    viewer.force_login(make_user("v", roles=["viewer"]))
+    assert viewer.get("/directory/breaches/").status_code == 403

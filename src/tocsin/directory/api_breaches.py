@@ -86,7 +86,7 @@ def get_breach(request, breach_id: ObjectId):
     check(request, "breach:manage")
     breach = get_object_or_404(SuspectedBreach, pk=breach_id)
     scope = affected(breach)
-    audit.record(audit.Actor.of(request.principal), "breach.scope_viewed", breach, summary={"people": len(scope.people)})
+    breaches.record_scope_view(breach, actor=audit.Actor.of(request.principal), people=len(scope.people))
     return {
         **_out(breach), "reveals": scope.reveals, "exports": len(scope.exports),
         "affected_people": [{"id": p.pk, "name": p.name} for p in scope.people],

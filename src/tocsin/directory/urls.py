@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_access, views_import, views_people, views_roles
+from . import views, views_access, views_breach, views_import, views_people, views_roles
 
 urlpatterns = [
     path("people/", views_people.people, name="directory-people"),
@@ -33,6 +33,12 @@ urlpatterns = [
     path(
         "import/conflicts/<int:conflict_id>/resolve/", views_import.conflict_resolve,
         name="directory-import-conflict-resolve",
+    ),
+    path("breaches/", views_breach.breach_list, name="directory-breaches"),
+    path("breaches/<int:breach_id>/", views_breach.breach_detail, name="directory-breach"),
+    path(
+        "breaches/<int:breach_id>/obligations/<int:obligation_id>/done/", views_breach.obligation_done,
+        name="directory-breach-obligation-done",
     ),
     path("confirm/<str:token>/", views.confirm_details, name="directory-confirm"),
 ]

@@ -11,6 +11,7 @@ _LINKS = [
     ("Access", "/directory/access/", "contacts:read"),
     ("Compliance", "/directory/compliance/", "contacts:write"),
     ("Exports", "/directory/exports/", "contacts:export"),
+    ("Breaches", "/directory/breaches/", "breach:manage"),
     ("Users", "/admin/users/", "users:manage"),
     ("Teams", "/admin/teams/", "users:manage"),
     ("MFA policy", "/admin/mfa-policy/", "settings:manage"),

@@ -58,3 +58,8 @@ def close_breach(breach, *, actor, conclusion):
         breach.save()
         audit.record(actor, "breach.closed", breach)
     return breach
+
+
+def record_scope_view(breach, *, actor, people):
+    """Looking at who a breach touched lists people: that read is audited too."""
+    audit.record(actor, "breach.scope_viewed", breach, summary={"people": people})
