@@ -97,3 +97,11 @@ def test_odd_time_zone_offsets_are_normalised(make_user, bearer):
     response = client.get("/api/v1/audit", {"since": "2710-11-24T14:44:01+17:03", "until": "9999-12-31T23:00:00-05:00"})
     assert response.status_code in (200, 422), response.content
     assert client.get("/api/v1/audit", {"since": "2026-01-01T00:00:00"}).status_code == 200
+
+
+def test_oversized_form_posts_get_a_page(make_user):
+    client = Client()
+    client.force_login(make_user("boss", roles=["admin"]))
+    response = client.post("/admin/teams/", {"name": "x" * (1024 * 1024 + 10)})
+    assert response.status_code == 413 and b"command line" in response.content
+    assert response["Content-Type"].startswith("text/html")

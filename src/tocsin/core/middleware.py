@@ -7,11 +7,12 @@ import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from . import context
 from .metrics import LATENCY, REQUESTS
 
+_JSON_PREFIXES = ("/api/", "/v2/", "/integrations/", "/scim/")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 access_log = logging.getLogger("tocsin.access")
 
@@ -67,7 +68,10 @@ class BodySizeLimitMiddleware:
         except ValueError:
             return json_error(400, "Content-Length is not a number.")
         if length > settings.TOCSIN_MAX_BODY_BYTES:
-            return json_error(413, f"Request body exceeds {settings.TOCSIN_MAX_BODY_BYTES} bytes.")
+            detail = f"Request body exceeds {settings.TOCSIN_MAX_BODY_BYTES} bytes."
+            if request.path.startswith(_JSON_PREFIXES):
+                return json_error(413, detail)
+            return render(request, "web/error.html", {"status": 413, "detail": detail + " Use the command line for large files."}, status=413)
         return self.get_response(request)
 
 
