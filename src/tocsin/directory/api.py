@@ -43,7 +43,7 @@ from .schemas import (
     VersionOut,
 )
 from .values import mask
-from .visibility import can_edit_person, can_view_contact, reveal, teams_out_of_write_reach
+from .visibility import can_edit_person, reveal_with_basis, teams_out_of_write_reach
 
 router = Router(tags=["directory"])
 router.add_router("/breaches", breaches_router)
@@ -247,13 +247,12 @@ def verify_method(request, method_id: ObjectId):
 def reveal_method(request, method_id: ObjectId):
     check(request, "contacts:read")
     method = get_object_or_404(ContactMethod.objects.select_related("person"), pk=method_id)
-    value = reveal(request.principal, method)
+    value, decision = reveal_with_basis(request.principal, method)
     if value is None:
         raise PermissionDeniedError(
             "contacts:reveal", "You have no need-to-know for this person; request a grant with a reason."
         )
-    basis = can_view_contact(request.principal, method.person).basis if method.person else "shared"
-    return {"id": method.pk, "kind": method.kind, "value": value, "basis": basis}
+    return {"id": method.pk, "kind": method.kind, "value": value, "basis": decision.basis}
 
 
 # --- roles and delegations --------------------------------------------------

@@ -84,25 +84,23 @@ def _covering_grant(user, person, at):
 
 def reveal(principal, method, context=None):
     """Return the clear value if allowed, writing an audit entry for every reveal; else None."""
+    value, _ = reveal_with_basis(principal, method, context)
+    return value
+
+
+def reveal_with_basis(principal, method, context=None):
+    """(value or None, Decision): the same audited reveal, saying on what ground it was allowed."""
     person = method.person
-    if person is None:
-        decision = _shared_decision(principal, method)
-    else:
-        decision = can_view_contact(principal, person, context)
+    decision = _shared_decision(principal, method) if person is None else can_view_contact(principal, person, context)
+    summary = {"person": person.pk if person else None, "kind": method.kind}
     if not decision:
-        audit.record(
-            audit.Actor.of(principal), "contact.reveal_denied", method,
-            summary={"person": person.pk if person else None, "kind": method.kind},
-        )
-        return None
+        audit.record(audit.Actor.of(principal), "contact.reveal_denied", method, summary=summary)
+        return None, decision
     audit.record(
         audit.Actor.of(principal), "contact.revealed", method,
-        summary={
-            "person": person.pk if person else None, "kind": method.kind, "basis": decision.basis,
-            "grant": decision.grant_id, "incident": decision.incident,
-        },
+        summary={**summary, "basis": decision.basis, "grant": decision.grant_id, "incident": decision.incident},
     )
-    return method.value
+    return method.value, decision
 
 
 def _shared_decision(principal, method):
