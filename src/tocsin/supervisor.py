@@ -3,6 +3,8 @@ long-lived background parts (audit anchoring now; engine, SMTP listener and inge
 writer later) in its own event loop, and stops them all together."""
 
 import asyncio
+import ctypes
+import ctypes.util
 import importlib
 import logging
 import os
@@ -51,7 +53,9 @@ class Supervisor:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         # Its own process group, so that stopping reaches the server's worker processes too.
-        child = await asyncio.create_subprocess_exec(*self.command, env=self.env, start_new_session=True)
+        child = await asyncio.create_subprocess_exec(
+            *self.command, env=self.env, start_new_session=True, preexec_fn=_die_with_parent
+        )
         tasks = [asyncio.create_task(self._guard(part, stop), name=part.name) for part in self.parts]
         child_exit = asyncio.create_task(child.wait())
         stop_wait = asyncio.create_task(stop.wait())
@@ -88,6 +92,16 @@ class Supervisor:
                     await asyncio.wait_for(stop.wait(), 5)
                 except TimeoutError:
                     pass
+
+
+def _die_with_parent():
+    """In the child, before exec: on Linux, ask for SIGTERM if the supervisor dies (even by
+    SIGKILL), so a crashed `tocsin serve` never leaves a server holding the port."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere the process-group stop on a normal exit still applies
 
 
 def child_environment(workers):

@@ -63,3 +63,23 @@ def test_serve_migrates_serves_and_anchors_on_stop(tmp_path):
     anchors = [json.loads(line) for line in (tmp_path / "audit.anchors").read_text().splitlines()]
     assert anchors and anchors[-1]["seq"] > 0
     assert "audit chain anchor" in server.output()
+
+
+def test_the_server_stops_when_the_supervisor_is_killed(tmp_path):
+    import os
+    import signal
+    import time
+
+    env = environment(tmp_path)
+    tocsin(env, "migrate")
+    with Served(env) as server:
+        os.kill(server.proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{server.base}/healthz", timeout=0.5)
+            except httpx.HTTPError:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the HTTP server outlived its killed supervisor")
