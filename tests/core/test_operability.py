@@ -107,3 +107,15 @@ def test_path_router_answers_lifespan():
 
     asyncio.run(router({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_tracebacks_are_redacted_too():
+    try:
+        raise ValueError("'ana@example.org' is not accepted for +49 170 1234567")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    logs.RedactionFilter().filter(record)
+    assert "ana@example.org" not in record.exc_text and "1234567" not in record.exc_text
+    assert "ValueError" in record.exc_text
