@@ -488,3 +488,11 @@ def test_idp_identifiers_are_not_stored_in_clear(scim, db):
         rows = cursor.fetchall()
     assert rows and all(value.startswith("h:") for _, value, _ in rows)
     assert not any("@" in value or "@" in sealed for _, value, sealed in rows)
+
+
+def test_reads_are_audited_as_reveals(scim, db):
+    user_id = scim("post", "/Users", new_user())["Location"].rsplit("/", 1)[1]
+    scim("get", "/Users")
+    scim("get", f"/Users/{user_id}")
+    reads = [e.summary["people"] for e in AuditEntry.objects.filter(action="contacts.scim_read").order_by("seq")]
+    assert reads == [[int(user_id)], [int(user_id)]]

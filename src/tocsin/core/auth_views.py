@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import audit, mfa
+from . import mfa, services
 from .forms import CodeForm, LoginForm
 from .lockout import locked_out_response
 from .models import User
@@ -62,15 +62,13 @@ def login_mfa_view(request):
         return redirect(settings.LOGIN_URL)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = mfa.check_code(user, form.cleaned_data["code"])
+        device = services.verify_second_factor(user, form.cleaned_data["code"], purpose="login")
         if device is None:
-            audit.record(audit.Actor.user(user), "mfa.failed", user)
             form.add_error("code", "That code is not valid. Use the current code from your app, or a recovery code.")
         else:
             target = request.session.get(PENDING_NEXT) or "/"
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             mfa.mark_verified(request, device)
-            audit.record(audit.Actor.user(user), "mfa.verified", user, summary={"device": type(device).__name__})
             return redirect(target)
     return render(request, "core/login_mfa.html", {"form": form})
 
@@ -90,12 +88,10 @@ def step_up_view(request):
         return redirect("account-mfa-enrol")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = mfa.check_code(request.user, form.cleaned_data["code"])
+        device = services.verify_second_factor(request.user, form.cleaned_data["code"], purpose="step_up")
         if device is None:
-            audit.record(audit.Actor.user(request.user), "mfa.step_up_failed", request.user)
             form.add_error("code", "That code is not valid.")
         else:
             mfa.mark_verified(request, device)
-            audit.record(audit.Actor.user(request.user), "mfa.step_up", request.user)
             return redirect(safe_next(request))
     return render(request, "core/step_up.html", {"form": form, "next": safe_next(request, "/")})

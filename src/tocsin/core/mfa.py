@@ -14,6 +14,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .middleware import expects_json
 from .models import RoleAssignment, RolePolicy
 
 SESSION_KEY = "tocsin_mfa_at"
@@ -72,8 +73,7 @@ def require_step_up(view=None, *, minutes=None):
         def wrapper(request, *args, **kwargs):
             if is_fresh(request, minutes):
                 return func(request, *args, **kwargs)
-            wants_json = request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
-            if wants_json:
+            if expects_json(request):
                 return JsonResponse(
                     {"detail": "A fresh MFA step-up is required for this action.", "code": "step_up_required"},
                     status=403,

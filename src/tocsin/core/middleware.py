@@ -52,6 +52,11 @@ class RequestContextMiddleware:
         return response
 
 
+def expects_json(request):
+    """API, ingestion and SCIM callers get JSON errors; browsers get pages."""
+    return request.path.startswith(_JSON_PREFIXES) or "application/json" in request.headers.get("Accept", "")
+
+
 def json_error(status, detail, **extra):
     return JsonResponse({"detail": detail, **extra}, status=status)
 
@@ -69,7 +74,7 @@ class BodySizeLimitMiddleware:
             return json_error(400, "Content-Length is not a number.")
         if length > settings.TOCSIN_MAX_BODY_BYTES:
             detail = f"Request body exceeds {settings.TOCSIN_MAX_BODY_BYTES} bytes."
-            if request.path.startswith(_JSON_PREFIXES):
+            if expects_json(request):
                 return json_error(413, detail)
             return render(request, "web/error.html", {"status": 413, "detail": detail + " Use the command line for large files."}, status=413)
         return self.get_response(request)

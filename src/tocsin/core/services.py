@@ -231,6 +231,24 @@ def reset_mfa(user, *, actor):
         audit.record(actor, "mfa.reset", user)
 
 
+# purpose -> (audit action on success, on failure)
+_SECOND_FACTOR_ACTIONS = {"login": ("mfa.verified", "mfa.failed"), "step_up": ("mfa.step_up", "mfa.step_up_failed")}
+
+
+def verify_second_factor(user, code, *, purpose):
+    """Check a TOTP or recovery code for sign-in or a step-up, auditing the outcome either way.
+    Returns the device that accepted the code, or None."""
+    from . import mfa
+
+    success, failure = _SECOND_FACTOR_ACTIONS[purpose]
+    device = mfa.check_code(user, code)
+    if device is None:
+        audit.record(audit.Actor.user(user), failure, user)
+    else:
+        audit.record(audit.Actor.user(user), success, user, summary={"device": type(device).__name__})
+    return device
+
+
 def _replace_recovery_codes(user):
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)

@@ -202,7 +202,7 @@ def users(request, actor):
         return render_user(person, location)
 
     response = _list(request, people_for_render(people.order_by("pk")), render)
-    _audit_read(actor, shown)
+    provisioning.record_read(shown, actor=actor)
     return response
 
 
@@ -228,14 +228,9 @@ def user(request, actor, resource_id):
             provisioning.update_user(person, record, actor=actor)
     person = people_for_render(Person.objects.filter(pk=person.pk)).get()
     if request.method == "GET":
-        _audit_read(actor, [person.pk])
+        provisioning.record_read([person.pk], actor=actor)
     return respond(_select(request, render_user(person, location)))
 
-
-def _audit_read(actor, person_ids):
-    """SCIM answers carry e-mail addresses and numbers in clear: each read is a reveal."""
-    if person_ids:
-        audit.record(actor, "contacts.scim_read", summary={"people": person_ids})
 
 
 # --- groups -------------------------------------------------------------------

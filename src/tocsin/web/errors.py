@@ -1,14 +1,13 @@
 """Error pages: JSON under /api/ and the ingestion paths, a friendly page elsewhere."""
 
-from django.http import JsonResponse
 from django.shortcuts import render
 
-_JSON_PREFIXES = ("/api/", "/v2/", "/integrations/")
+from tocsin.core.middleware import expects_json, json_error
 
 
 def _respond(request, status, detail):
-    if request.path.startswith(_JSON_PREFIXES):
-        return JsonResponse({"detail": detail}, status=status)
+    if expects_json(request):
+        return json_error(status, detail)
     return render(request, "web/error.html", {"status": status, "detail": detail}, status=status)
 
 

@@ -56,6 +56,12 @@ def lookup_key(source, value):
     return "h:" + blind_index(normal, f"external:{source}")
 
 
+def record_read(person_ids, *, actor):
+    """SCIM answers carry e-mail addresses and numbers in clear: each read is a reveal."""
+    if person_ids:
+        audit.record(actor, "contacts.scim_read", summary={"people": person_ids})
+
+
 def scim_people():
     return Person.objects.filter(pk__in=ExternalId.objects.filter(source=USER_NAME).values("person_id"))
 
