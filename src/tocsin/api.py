@@ -5,11 +5,13 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
+from .catalog.api import router as catalog_router
 from .core.api import router as core_router
 from .core.api_auth import API_AUTH
 from .core.permissions import PermissionDeniedError
 from .directory.api import router as directory_router
 from .directory.api_sync import router as sync_router
+from .oncall.api import router as oncall_router
 
 api = NinjaAPI(
     title="Tocsin API",
@@ -21,6 +23,8 @@ api = NinjaAPI(
 api.add_router("/", core_router)
 api.add_router("/directory", directory_router)
 api.add_router("/directory/sync", sync_router)
+api.add_router("/", catalog_router)
+api.add_router("/", oncall_router)
 
 
 @api.exception_handler(PermissionDeniedError)

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "simple_history",
     "tocsin.core",
     "tocsin.directory",
+    "tocsin.catalog",
+    "tocsin.oncall",
     "tocsin.web",
 ]
 

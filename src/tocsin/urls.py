@@ -13,6 +13,8 @@ urlpatterns = [
     path("scim/v2/", include("tocsin.directory.urls_scim")),
     path("directory/", include("tocsin.directory.urls")),
     path("directory/exports/", include("tocsin.directory.urls_export")),
+    path("catalog/", include("tocsin.catalog.urls")),
+    path("oncall/", include("tocsin.oncall.urls")),
     path("", include("tocsin.core.urls")),
     path("", include("tocsin.web.urls")),
 ]

@@ -16,14 +16,15 @@ from tocsin.core.models import AuditEntry
 
 # The specification, written out independently of the matrix in permissions.py:
 # role -> permissions it must hold. Everything else must be refused.
+_ALL = {"tokens:own", "incidents:read", "contacts:read", "oncall:read", "catalog:read"}
 EXPECTED = {
     "admin": set(PERMISSIONS),
-    "responder": {"tokens:own", "incidents:read", "contacts:read", "incidents:respond", "escalation:initiate", "oncall:manage"},
-    "comms_lead": {"tokens:own", "incidents:read", "contacts:read", "status:publish", "comms:send"},
-    "contact_steward": {"tokens:own", "incidents:read", "contacts:read", "contacts:reveal", "contacts:write", "contacts:export"},
-    "security_officer": {"tokens:own", "incidents:read", "contacts:read", "audit:read", "access:review", "breach:manage"},
-    "auditor": {"tokens:own", "incidents:read", "contacts:read", "audit:read", "audit:export", "access:review"},
-    "viewer": {"tokens:own", "incidents:read", "contacts:read"},
+    "responder": _ALL | {"incidents:respond", "escalation:initiate", "oncall:manage", "catalog:manage"},
+    "comms_lead": _ALL | {"status:publish", "comms:send"},
+    "contact_steward": _ALL | {"contacts:reveal", "contacts:write", "contacts:export"},
+    "security_officer": _ALL | {"audit:read", "access:review", "breach:manage"},
+    "auditor": _ALL | {"audit:read", "audit:export", "access:review"},
+    "viewer": set(_ALL),
 }
 
 

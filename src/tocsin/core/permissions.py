@@ -51,17 +51,21 @@ PERMISSIONS = {
     "incidents:respond": Permission("Acknowledge, resolve and reassign incidents", team_scoped=True),
     "escalation:initiate": Permission("Start or re-run escalation", team_scoped=True),
     "oncall:manage": Permission("Edit schedules, overrides and escalation policies", team_scoped=True),
+    "oncall:read": Permission("See schedules and who is on call"),
+    "catalog:read": Permission("See services, dependencies, impact analysis and sites"),
+    "catalog:manage": Permission("Edit services, their impact analysis and exceptions", team_scoped=True),
+    "catalog:approve": Permission("Approve exceptions to the standard escalation timelines"),
     "status:publish": Permission("Post updates to status pages"),
     "comms:send": Permission("Send stakeholder communications"),
     "emergency:declare": Permission("Declare an emergency"),
     "breach:manage": Permission("Record suspected breaches and their obligations"),
 }
 
-_EVERYONE = {"tokens:own", "incidents:read", "contacts:read"}
+_EVERYONE = {"tokens:own", "incidents:read", "contacts:read", "oncall:read", "catalog:read"}
 
 MATRIX = {
     ADMIN: set(PERMISSIONS),
-    RESPONDER: _EVERYONE | {"incidents:respond", "escalation:initiate", "oncall:manage"},
+    RESPONDER: _EVERYONE | {"incidents:respond", "escalation:initiate", "oncall:manage", "catalog:manage"},
     COMMS_LEAD: _EVERYONE | {"status:publish", "comms:send"},
     CONTACT_STEWARD: _EVERYONE | {"contacts:reveal", "contacts:write", "contacts:export"},
     SECURITY_OFFICER: _EVERYONE | {"audit:read", "access:review", "breach:manage"},

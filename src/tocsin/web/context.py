@@ -9,6 +9,8 @@ _LINKS = [
     ("Roles", "/directory/roles/", "contacts:read"),
     ("Contact sheet", "/directory/sheet/", "contacts:read"),
     ("Access", "/directory/access/", "contacts:read"),
+    ("Services", "/catalog/services/", "catalog:read"),
+    ("On call", "/oncall/", "oncall:read"),
     ("Compliance", "/directory/compliance/", "contacts:write"),
     ("Exports", "/directory/exports/", "contacts:export"),
     ("Breaches", "/directory/breaches/", "breach:manage"),

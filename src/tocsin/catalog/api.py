@@ -1,0 +1,5 @@
+"""catalog JSON API."""
+
+from ninja import Router
+
+router = Router(tags=["catalog"])

@@ -1,0 +1,5 @@
+"""oncall JSON API."""
+
+from ninja import Router
+
+router = Router(tags=["oncall"])
