@@ -14,6 +14,15 @@ class Finding:
     message: str
 
 
+# Checks of the data itself that apps add in their `ready()`: callables returning Findings,
+# run by `tocsin check` once the database is reachable and migrated.
+_DATA_CHECKS = []
+
+
+def register(check):
+    _DATA_CHECKS.append(check)
+
+
 def production_refusals():
     """What makes a production start unsafe. `tocsin serve` refuses to start while any remain."""
     problems = []
@@ -57,6 +66,9 @@ def run_all():
             Finding("warning", f"{len(pending)} migration(s) pending; `tocsin serve` applies them")
             if pending else Finding("ok", "migrations applied")
         )
+        if not pending:
+            for check in _DATA_CHECKS:
+                findings.extend(check())
     except Exception as exc:
         findings.append(Finding("error", f"database unreachable: {type(exc).__name__}"))
     if connection.vendor == "sqlite":

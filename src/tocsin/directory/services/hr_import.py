@@ -15,7 +15,7 @@ from .. import hr_csv, hr_plan
 from ..hr_csv import METHOD_COLUMNS, HrCsvError
 from ..models import ContactMethod, ExternalId, Person, Site, SyncConflict, SyncRun
 from ..values import index_for
-from ._history import stamp
+from tocsin.core.history import stamp
 from .methods import add_method, update_method
 from .people import add_external_id, deactivate_person, reactivate_person, update_person
 

@@ -11,7 +11,7 @@ from tocsin.core import audit
 from .. import availability
 from ..models import ContactMethod
 from ..values import index_for, normalise
-from ._history import stamp
+from tocsin.core.history import stamp
 
 _EDITABLE = {"kind", "value", "label", "order", "availability", "usage", "is_active"}
 

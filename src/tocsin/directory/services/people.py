@@ -12,7 +12,7 @@ from tocsin.core import services as core_services
 
 from ..models import Consent, ContactMethod, ExternalId, Person, RoleHolding
 from ..signals import person_deactivated
-from ._history import stamp
+from tocsin.core.history import stamp
 
 _EDITABLE = {"name", "time_zone", "site", "tags", "organisation", "is_vendor", "support_sla", "user"}
 

@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from tocsin.core import audit
 
 from ..models import Delegation, OrgRole, RoleHolding
-from ._history import stamp
+from tocsin.core.history import stamp
 
 
 def create_role(*, actor, name, **fields):

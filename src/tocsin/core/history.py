@@ -1,4 +1,4 @@
-"""Stamp the history rows a change writes with who made it and through which source."""
+"""Stamp the django-simple-history rows a change writes with who made it and through which source."""
 
 SOURCES = {"ui", "api", "scim", "csv", "sync", "cli", "demo", "system"}
 

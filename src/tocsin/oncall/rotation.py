@@ -1,0 +1,157 @@
+"""The arithmetic of one rotation: where its shifts begin and end in UTC, who holds shift k,
+and the restriction windows ("weekdays 09–17") that clip them. All boundaries are wall-clock
+times in the schedule's zone, converted with wallclock.to_utc, so handoffs keep their local
+time across DST and a shift spanning a change is an hour shorter or longer in real time."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
+
+from .wallclock import local, to_utc
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def _clock(value, where):
+    match = _CLOCK.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValidationError(f"{where}: '{value}' is not a time of day as HH:MM.", code="restrictions")
+    return time(int(match[1]), int(match[2]))
+
+
+@dataclass(frozen=True)
+class Window:
+    """On each of `days` (Monday = 0), from `start` to `end` local time; an end at or before
+    the start runs into the next day, and equal times mean the whole day."""
+
+    days: frozenset
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, raw, index=0):
+        where = f"restrictions[{index}]"
+        if not isinstance(raw, dict) or set(raw) - {"days", "start", "end"}:
+            raise ValidationError(f"{where} must be an object with days, start and end.", code="restrictions")
+        days = raw.get("days", list(range(7)))
+        if not isinstance(days, list) or not days or any(type(d) is not int or not 0 <= d <= 6 for d in days):
+            raise ValidationError(f"{where}.days must list weekdays 0 (Monday) to 6 (Sunday).", code="restrictions")
+        return cls(frozenset(days), _clock(raw.get("start"), f"{where}.start"), _clock(raw.get("end"), f"{where}.end"))
+
+    def as_dict(self):
+        return {"days": sorted(self.days), "start": self.start.strftime("%H:%M"), "end": self.end.strftime("%H:%M")}
+
+    def label(self):
+        days = ", ".join(DAY_NAMES[d] for d in sorted(self.days))
+        return f"{days} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def occurrence(self, day, tz):
+        """The UTC interval this window covers when it opens on local `day`."""
+        begin = datetime.combine(day, self.start)
+        finish = datetime.combine(day, self.end)
+        if finish <= begin:
+            finish += timedelta(days=1)
+        return to_utc(begin, tz), to_utc(finish, tz)
+
+
+def parse_restrictions(raw):
+    if raw in (None, ""):
+        return ()
+    if not isinstance(raw, list):
+        raise ValidationError("restrictions must be a list of windows.", code="restrictions")
+    if len(raw) > 50:
+        raise ValidationError("restrictions: at most 50 windows.", code="restrictions")
+    return tuple(Window.parse(item, i) for i, item in enumerate(raw))
+
+
+class Rotation:
+    """Shift k runs from boundary(k) to boundary(k + 1); boundary(0) is the start date's handoff."""
+
+    def __init__(self, *, tz, start_date, handoff, step, shift_size, slots, end_date=None, windows=()):
+        self.tz = tz
+        self.epoch = datetime.combine(start_date, handoff)
+        self.step = step
+        self.shift_size = shift_size
+        self.slots = slots  # number of participants
+        self.windows = tuple(windows)
+        self.starts = to_utc(self.epoch, tz)
+        self.ends = to_utc(datetime.combine(end_date, handoff), tz) if end_date else None
+
+    def boundary(self, k):
+        return to_utc(self.epoch + k * self.step, self.tz)
+
+    def index_at(self, instant):
+        """The k whose shift contains `instant` (negative before the rotation starts)."""
+        k = (local(instant, self.tz) - self.epoch) // self.step
+        while self.boundary(k) > instant:
+            k -= 1
+        while self.boundary(k + 1) <= instant:
+            k += 1
+        return k
+
+    def positions(self, k):
+        """Which participant positions hold shift k: shift_size of them, taken in turn."""
+        if not self.slots:
+            return ()
+        size = min(self.shift_size, self.slots)
+        return tuple((k * size + i) % self.slots for i in range(size))
+
+    def _restricted_open(self, instant):
+        if not self.windows:
+            return True
+        today = local(instant, self.tz).date()
+        for day in (today - timedelta(days=1), today):
+            for window in self.windows:
+                if day.weekday() in window.days:
+                    begin, finish = window.occurrence(day, self.tz)
+                    if begin <= instant < finish:
+                        return True
+        return False
+
+    def on_duty(self, instant):
+        """The shift index covering `instant`, or None where the rotation has no shift."""
+        if instant < self.starts or (self.ends is not None and instant >= self.ends):
+            return None
+        if not self._restricted_open(instant):
+            return None
+        return self.index_at(instant)
+
+    def boundaries(self, start, end):
+        """Every instant in (start, end) where this rotation's answer may change."""
+        lower = max(start, self.starts)
+        upper = min(end, self.ends) if self.ends is not None else end
+        points = {self.starts}
+        if self.ends is not None:
+            points.add(self.ends)
+        if lower < upper:
+            k = self.index_at(lower)
+            while True:
+                k += 1
+                edge = self.boundary(k)
+                if edge >= upper:
+                    break
+                points.add(edge)
+            if self.windows:
+                day = local(lower, self.tz).date() - timedelta(days=1)
+                last = local(upper, self.tz).date()
+                while day <= last:
+                    for window in self.windows:
+                        if day.weekday() in window.days:
+                            points.update(window.occurrence(day, self.tz))
+                    day += timedelta(days=1)
+        return {p for p in points if start < p < end}
+
+
+def step_of(rotation, length, unit):
+    if rotation == "daily":
+        return timedelta(days=1)
+    if rotation == "weekly":
+        return timedelta(weeks=1)
+    return timedelta(hours=length) if unit == "hours" else timedelta(days=length)
+
+
+def first_handoff(start_date: date, handoff: time, tz):
+    return to_utc(datetime.combine(start_date, handoff), tz)

@@ -1,0 +1,130 @@
+"""Who is on call, as the rest of Tocsin asks it: for one schedule or all of them, at an
+instant or over a window, with people loaded and gaps found. Read-only."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from tocsin.directory.models import OrgRole, Person
+
+from . import timeline
+from .loading import load_plans
+from .models import Participant, Schedule
+
+MAX_WINDOW = timedelta(days=366)
+GAP_LOOKAHEAD = timedelta(days=14)
+
+
+@dataclass
+class OnCall:
+    """A final entry with its people loaded, for pages and the API."""
+
+    schedule: Schedule
+    start: object
+    end: object
+    person: Person
+    assignment: timeline.Assignment
+    delegated_from: Person | None = None
+    role: OrgRole | None = None
+
+
+def _check_window(start, end):
+    if end <= start:
+        raise ValidationError("The end must be after the start.", code="window")
+    if end - start > MAX_WINDOW:
+        raise ValidationError("A window may span at most 366 days.", code="window")
+
+
+def _people_by_id(ids):
+    return Person.objects.in_bulk(set(ids))
+
+
+def _describe(schedule, start, end, assignment, people, roles):
+    return OnCall(schedule, start, end, people[assignment.person_id], assignment,
+                  people.get(assignment.delegated_from), roles.get(assignment.role_id))
+
+
+def shifts(schedule, start, end):
+    """The final timeline of `schedule` in [start, end): (shifts, gaps), in time order."""
+    _check_window(start, end)
+    plans, people = load_plans(Schedule.objects.filter(pk=schedule.pk), start, end)
+    return timeline.timeline(plans[schedule.pk], start, end, people)
+
+
+def oncall_at(schedule, at=None):
+    """The people on call for `schedule` at `at`, each with the shift that put them there."""
+    at = at or timezone.now()
+    found = oncall_everywhere(at, Schedule.objects.filter(pk=schedule.pk))
+    return found.get(schedule.pk, [])
+
+
+def oncall_everywhere(at=None, schedules=None):
+    """schedule id -> [OnCall] at `at`, for every schedule (or those given)."""
+    at = at or timezone.now()
+    schedules = Schedule.objects.all() if schedules is None else schedules
+    plans, people = load_plans(schedules, at, at)
+    by_id = {s.pk: s for s in schedules}
+    current = {sid: timeline.oncall_at(plan, at, people) for sid, plan in plans.items()}
+    ids = {a.person_id for found in current.values() for a in found}
+    ids |= {a.delegated_from for found in current.values() for a in found if a.delegated_from}
+    persons = _people_by_id(ids)
+    roles = OrgRole.objects.in_bulk({a.role_id for found in current.values() for a in found if a.role_id})
+    return {sid: [_describe(by_id[sid], None, None, a, persons, roles) for a in found] for sid, found in current.items()}
+
+
+def final_shifts(schedule, start, end):
+    """[OnCall] of the final timeline, with people loaded, and the gaps."""
+    found, gaps = shifts(schedule, start, end)
+    persons = _people_by_id({s.person_id for s in found} | {s.assignment.delegated_from for s in found} - {None})
+    roles = OrgRole.objects.in_bulk({s.assignment.role_id for s in found if s.assignment.role_id})
+    return [_describe(schedule, s.start, s.end, s.assignment, persons, roles) for s in found], gaps
+
+
+def gaps_ahead(schedules=None, now=None, lookahead=GAP_LOOKAHEAD):
+    """schedule id -> [Gap] for the schedules with nobody on call at some time in the next
+    `lookahead`. Schedules without gaps are left out."""
+    now = now or timezone.now()
+    schedules = Schedule.objects.all() if schedules is None else schedules
+    plans, people = load_plans(schedules, now, now + lookahead)
+    found = {}
+    for sid, plan in plans.items():
+        _, gaps = timeline.timeline(plan, now, now + lookahead, people)
+        if gaps:
+            found[sid] = gaps
+    return found
+
+
+def people_on_call(team_ids, start, end):
+    """team id -> the people on call at any time in [start, end) on that team's schedules."""
+    _check_window(start, end)
+    schedules = Schedule.objects.filter(team_id__in=list(team_ids))
+    team_of = dict(schedules.values_list("pk", "team_id"))
+    plans, people = load_plans(schedules, start, end)
+    ids_by_team = {}
+    for sid, plan in plans.items():
+        found, _ = timeline.timeline(plan, start, end, people)
+        ids_by_team.setdefault(team_of[sid], set()).update(s.person_id for s in found)
+    persons = _people_by_id({pid for ids in ids_by_team.values() for pid in ids})
+    return {team: sorted((persons[pid] for pid in ids), key=lambda p: (p.name, p.pk))
+            for team, ids in ids_by_team.items()}
+
+
+def vacancies(schedule, at=None):
+    """Why a schedule may page nobody: participants deactivated, roles without a holder."""
+    at = at or timezone.now()
+    problems = []
+    slots = Participant.objects.filter(layer__schedule=schedule).select_related("person", "role", "layer")
+    for slot in slots:
+        if slot.person_id and not slot.person.is_active:
+            problems.append(f"{slot.layer.name}: {slot.person.name} is deactivated")
+        elif slot.role_id and not _role_held(slot.role, at):
+            problems.append(f"{slot.layer.name}: role {slot.role.name} has no active holder")
+    return problems
+
+
+def _role_held(role, at):
+    from tocsin.directory.resolution import holders
+
+    return bool(holders(role, at))

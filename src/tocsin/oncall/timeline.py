@@ -1,0 +1,200 @@
+"""Who is on call: a schedule's layers, overrides and the directory's delegations composed
+into the final answer, with the provenance of every entry. Pure: it works on a compiled
+`Plan` and a `People` view of the directory, both built by loading.py, and takes times as
+parameters, so tests drive it with any clock.
+
+The rule at an instant t:
+1. The highest layer that has a shift at t and reaches someone decides. A shift whose
+   participants resolve to nobody (a vacant role, a deactivated person) lets the layer
+   below answer, so paging still finds someone; schedule problems list the vacancy.
+2. Overrides that replace one person substitute the override's person for them.
+3. Overrides for the whole schedule replace everybody.
+4. Whoever is on leave with a delegate is represented by the delegate.
+
+The timeline is the same rule evaluated on every interval between two instants where any
+input may change, so `oncall_at(t)` and `shifts()` can never disagree."""
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+
+class Assignment(NamedTuple):
+    """One person on call, and what put them there."""
+
+    person_id: int
+    layer_id: int | None = None
+    override_id: int | None = None
+    swap_id: int | None = None
+    role_id: int | None = None  # reached through this organisational role
+    delegated_from: int | None = None  # stands in for this person (a directory delegation)
+
+    @property
+    def source(self):
+        if self.swap_id:
+            return "swap"
+        if self.override_id:
+            return "override"
+        if self.layer_id:
+            return "layer"
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Shift:
+    start: datetime
+    end: datetime
+    assignment: Assignment
+
+    @property
+    def person_id(self):
+        return self.assignment.person_id
+
+
+@dataclass(frozen=True)
+class Gap:
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class CompiledLayer:
+    id: int
+    level: int
+    name: str
+    rotation: object = None  # rotation.Rotation for rotations
+    slots: tuple = ()  # ("person", id) or ("role", id), by position
+    pieces: tuple = ()  # calendar layers: sorted (start, end, person_id)
+
+    def people_at(self, instant, people):
+        """The assignments this layer gives at `instant`: None where it has no shift."""
+        if self.rotation is not None:
+            k = self.rotation.on_duty(instant)
+            if k is None:
+                return None
+            taken = []
+            for position in self.rotation.positions(k):
+                kind, ident = self.slots[position]
+                if kind == "person":
+                    if people.is_active(ident):
+                        taken.append(Assignment(ident, layer_id=self.id))
+                else:
+                    taken.extend(Assignment(pid, layer_id=self.id, role_id=ident) for pid in people.holders(ident, instant))
+            return taken
+        taken = [Assignment(pid, layer_id=self.id) for begin, end, pid in self.pieces
+                 if begin <= instant < end and people.is_active(pid)]
+        return taken if taken else None
+
+    def boundaries(self, start, end):
+        if self.rotation is not None:
+            return self.rotation.boundaries(start, end)
+        return {p for begin, finish, _ in self.pieces for p in (begin, finish) if start < p < end}
+
+
+@dataclass(frozen=True)
+class CompiledOverride:
+    id: int
+    person_id: int
+    replaces_id: int | None
+    start: datetime
+    end: datetime
+    swap_id: int | None = None
+
+    def assignment(self):
+        return Assignment(self.person_id, override_id=self.id, swap_id=self.swap_id)
+
+
+@dataclass
+class Plan:
+    """A schedule made ready for computation: layers highest first, overrides by start."""
+
+    schedule_id: int
+    tz: object
+    layers: list = field(default_factory=list)
+    overrides: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.layers.sort(key=lambda layer: -layer.level)
+        self.overrides.sort(key=lambda o: (o.start, o.id))
+        self._override_starts = [o.start for o in self.overrides]
+        self._longest_override = max((o.end - o.start for o in self.overrides), default=timedelta(0))
+
+    def _overrides_at(self, instant):
+        found = []
+        index = bisect_right(self._override_starts, instant)
+        earliest = instant - self._longest_override
+        while index > 0:
+            index -= 1
+            override = self.overrides[index]
+            if override.start < earliest:
+                break
+            if override.end > instant:
+                found.append(override)
+        found.sort(key=lambda o: (o.start, o.id))
+        return found
+
+
+def oncall_at(plan, instant, people):
+    """The final assignments at `instant`, ordered by person id; empty when nobody is on call."""
+    chosen = []
+    for layer in plan.layers:
+        taken = layer.people_at(instant, people)
+        if taken:
+            chosen = taken
+            break
+    overrides = plan._overrides_at(instant) if plan.overrides else ()
+    if overrides:
+        whole = [o for o in overrides if o.replaces_id is None and people.is_active(o.person_id)]
+        if whole:
+            chosen = [o.assignment() for o in whole]
+        else:
+            for override in overrides:
+                if not people.is_active(override.person_id):
+                    continue
+                chosen = [override.assignment() if a.person_id == override.replaces_id else a for a in chosen]
+    final = {}
+    for item in chosen:
+        stand_in = people.delegate(item.person_id, instant)
+        if stand_in != item.person_id:
+            item = item._replace(person_id=stand_in, delegated_from=item.person_id)
+        final.setdefault(item.person_id, item)
+    return [final[pid] for pid in sorted(final)]
+
+
+def change_points(plan, start, end, people):
+    """Every instant in (start, end) where the answer may change."""
+    points = set()
+    for layer in plan.layers:
+        points |= layer.boundaries(start, end)
+    for override in plan.overrides:
+        if override.start < end and override.end > start:
+            points.update((override.start, override.end))
+    points |= people.change_points(start, end)
+    return sorted(p for p in points if start < p < end)
+
+
+def timeline(plan, start, end, people):
+    """The final shifts and the gaps between `start` and `end`, both in time order. A person's
+    consecutive intervals with the same provenance are one shift."""
+    shifts, gaps = [], []
+    open_since = {}
+    gap_since = None
+    edges = [start, *change_points(plan, start, end, people), end]
+    for begin, finish in zip(edges, edges[1:]):
+        current = set(oncall_at(plan, begin, people))
+        for item in list(open_since):
+            if item not in current:
+                shifts.append(Shift(open_since.pop(item), begin, item))
+        for item in current:
+            open_since.setdefault(item, begin)
+        if not current and gap_since is None:
+            gap_since = begin
+        elif current and gap_since is not None:
+            gaps.append(Gap(gap_since, begin))
+            gap_since = None
+    shifts.extend(Shift(since, end, item) for item, since in open_since.items())
+    if gap_since is not None:
+        gaps.append(Gap(gap_since, end))
+    shifts.sort(key=lambda s: (s.start, s.person_id, s.end))
+    return shifts, gaps
