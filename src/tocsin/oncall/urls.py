@@ -1,3 +1,5 @@
-"""Routes of the oncall pages."""
+"""Routes under /oncall/: the schedule pages and the calendar feeds."""
 
-urlpatterns = []
+from . import urls_calendar, urls_pages
+
+urlpatterns = [*urls_calendar.urlpatterns, *urls_pages.urlpatterns]

@@ -1,0 +1,5 @@
+"""On-call JSON API for calendar import and feeds."""
+
+from ninja import Router
+
+router = Router(tags=["oncall"])

@@ -1,0 +1,3 @@
+"""Routes of the iCal feeds and calendar import."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Routes of the schedule pages."""
+
+urlpatterns = []
