@@ -12,6 +12,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # local runs keep exploring new ones.
 hypothesis_settings.register_profile("ci", max_examples=20, derandomize=True, deadline=None, print_blob=True)
 hypothesis_settings.register_profile("dev", max_examples=30, deadline=None)
+# For a deliberate hunt: pytest --hypothesis-profile=stress
+hypothesis_settings.register_profile("stress", max_examples=1000, deadline=None)
 hypothesis_settings.load_profile("ci" if IN_CI else "dev")
 
 

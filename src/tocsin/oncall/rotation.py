@@ -13,6 +13,7 @@ from .wallclock import local, to_utc
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_DAY = timedelta(days=1)
 
 
 def _clock(value, where):
@@ -53,7 +54,7 @@ class Window:
         begin = datetime.combine(day, self.start)
         finish = datetime.combine(day, self.end)
         if finish <= begin:
-            finish += timedelta(days=1)
+            finish += _DAY
         return to_utc(begin, tz), to_utc(finish, tz)
 
 
@@ -79,13 +80,18 @@ class Rotation:
         self.windows = tuple(windows)
         self.starts = to_utc(self.epoch, tz)
         self.ends = to_utc(datetime.combine(end_date, handoff), tz) if end_date else None
+        self._boundaries = {}
+        self._openings = {}  # (window index, local day) -> UTC interval
 
     def boundary(self, k):
-        return to_utc(self.epoch + k * self.step, self.tz)
+        found = self._boundaries.get(k)
+        if found is None:
+            found = self._boundaries[k] = to_utc(self.epoch + k * self.step, self.tz)
+        return found
 
-    def index_at(self, instant):
+    def index_at(self, instant, wall=None):
         """The k whose shift contains `instant` (negative before the rotation starts)."""
-        k = (local(instant, self.tz) - self.epoch) // self.step
+        k = ((wall or local(instant, self.tz)) - self.epoch) // self.step
         while self.boundary(k) > instant:
             k -= 1
         while self.boundary(k + 1) <= instant:
@@ -99,25 +105,28 @@ class Rotation:
         size = min(self.shift_size, self.slots)
         return tuple((k * size + i) % self.slots for i in range(size))
 
-    def _restricted_open(self, instant):
-        if not self.windows:
-            return True
-        today = local(instant, self.tz).date()
-        for day in (today - timedelta(days=1), today):
-            for window in self.windows:
-                if day.weekday() in window.days:
-                    begin, finish = window.occurrence(day, self.tz)
-                    if begin <= instant < finish:
+    def _restricted_open(self, instant, wall):
+        today = wall.date()
+        for day in (today - _DAY, today):
+            weekday = day.weekday()
+            for index, window in enumerate(self.windows):
+                if weekday in window.days:
+                    interval = self._openings.get((index, day))
+                    if interval is None:
+                        interval = self._openings[index, day] = window.occurrence(day, self.tz)
+                    if interval[0] <= instant < interval[1]:
                         return True
         return False
 
-    def on_duty(self, instant):
-        """The shift index covering `instant`, or None where the rotation has no shift."""
+    def on_duty(self, instant, wall=None):
+        """The shift index covering `instant` (whose wall-clock reading `wall` the caller may
+        know already), or None where the rotation has no shift."""
         if instant < self.starts or (self.ends is not None and instant >= self.ends):
             return None
-        if not self._restricted_open(instant):
+        wall = wall or local(instant, self.tz)
+        if self.windows and not self._restricted_open(instant, wall):
             return None
-        return self.index_at(instant)
+        return self.index_at(instant, wall)
 
     def boundaries(self, start, end):
         """Every instant in (start, end) where this rotation's answer may change."""

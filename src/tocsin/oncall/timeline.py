@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from .wallclock import local
+
 
 class Assignment(NamedTuple):
     """One person on call, and what put them there."""
@@ -67,10 +69,10 @@ class CompiledLayer:
     slots: tuple = ()  # ("person", id) or ("role", id), by position
     pieces: tuple = ()  # calendar layers: sorted (start, end, person_id)
 
-    def people_at(self, instant, people):
+    def people_at(self, instant, people, wall=None):
         """The assignments this layer gives at `instant`: None where it has no shift."""
         if self.rotation is not None:
-            k = self.rotation.on_duty(instant)
+            k = self.rotation.on_duty(instant, wall)
             if k is None:
                 return None
             taken = []
@@ -137,9 +139,10 @@ class Plan:
 
 def oncall_at(plan, instant, people):
     """The final assignments at `instant`, ordered by person id; empty when nobody is on call."""
+    wall = local(instant, plan.tz)
     chosen = []
     for layer in plan.layers:
-        taken = layer.people_at(instant, people)
+        taken = layer.people_at(instant, people, wall)
         if taken:
             chosen = taken
             break

@@ -2,7 +2,7 @@
 a local time in the spring-forward gap means the first valid instant after it (the
 transition itself); an ambiguous one in the fall-back overlap means its first occurrence."""
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -26,7 +26,8 @@ def zone(name):
 
 def local(instant, tz):
     """The naive wall-clock reading of an aware instant in `tz`."""
-    return instant.astimezone(tz).replace(tzinfo=None)
+    reading = instant.astimezone(tz)
+    return datetime.combine(reading.date(), reading.time())  # faster than replace(tzinfo=None)
 
 
 @lru_cache(maxsize=65536)
