@@ -148,3 +148,33 @@ def test_unknown_time_zone_is_named(db):
     with pytest.raises(ValidationError) as caught:
         services.create_schedule(actor=SYSTEM, name="Mars", time_zone="Mars/Base")
     assert caught.value.message_dict == {"time_zone": ["Unknown time zone 'Mars/Base'."]}
+
+
+def test_a_new_role_holder_takes_over_mid_shift(schedule, layer, person):
+    ana, ben = person("Ana"), person("Ben")
+    role = directory.create_role(actor=SYSTEM, name="Database on-call")
+    directory.assign_holder(role, ana, actor=SYSTEM, starts_at=at(2026, 1, 1), ends_at=at(2026, 1, 7, 15))
+    directory.assign_holder(role, ben, actor=SYSTEM, starts_at=at(2026, 1, 7, 15))
+    sched = schedule(time_zone="UTC")
+    layer(sched, [role], rotation="weekly", handoff_time=time(9))
+    found, gaps = selectors.shifts(sched, at(2026, 1, 6), at(2026, 1, 9))
+    assert [(s.person_id, s.start, s.end, s.assignment.role_id) for s in found] == [
+        (ana.pk, at(2026, 1, 6), at(2026, 1, 7, 15), role.pk),
+        (ben.pk, at(2026, 1, 7, 15), at(2026, 1, 9), role.pk),
+    ]
+    assert gaps == []
+
+
+def test_a_layer_that_ends_hands_back_to_the_one_below(schedule, layer, person):
+    ana, ben = person("Ana"), person("Ben")
+    sched = schedule(time_zone="Asia/Kolkata")
+    layer(sched, [ana], rotation="weekly", handoff_time=time(9))
+    layer(sched, [ben], rotation="daily", handoff_time=time(9), start_date=date(2026, 1, 6),
+          end_date=date(2026, 1, 8))
+    found, _ = selectors.shifts(sched, at(2026, 1, 5, 12), at(2026, 1, 9))
+    # 09:00 in Kolkata is 03:30 UTC.
+    assert [(s.person_id, s.start, s.end) for s in found] == [
+        (ana.pk, at(2026, 1, 5, 12), at(2026, 1, 6, 3, 30)),
+        (ben.pk, at(2026, 1, 6, 3, 30), at(2026, 1, 8, 3, 30)),  # one person's days in a row are one shift
+        (ana.pk, at(2026, 1, 8, 3, 30), at(2026, 1, 9)),
+    ]

@@ -45,13 +45,16 @@ class People:
             seen.add(current)
         return current
 
-    def change_points(self, start, end):
+    def change_points(self, start, end, role_ids=None):
+        """Where holdings (of `role_ids`, or of every role) or any delegation begin or end.
+        Every delegation counts, because a chain can run through people off the schedule."""
         points = set()
-        for rows in self._holdings.values():
-            for s, e, _ in rows:
-                points.add(s)
-                if e is not None:
-                    points.add(e)
+        for role_id, rows in self._holdings.items():
+            if role_ids is None or role_id in role_ids:
+                for s, e, _ in rows:
+                    points.add(s)
+                    if e is not None:
+                        points.add(e)
         for rows in self._delegations.values():
             for s, e, _ in rows:
                 points.update((s, e))

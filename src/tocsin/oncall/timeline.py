@@ -173,7 +173,8 @@ def change_points(plan, start, end, people):
     for override in plan.overrides:
         if override.start < end and override.end > start:
             points.update((override.start, override.end))
-    points |= people.change_points(start, end)
+    role_ids = {ident for layer in plan.layers for kind, ident in layer.slots if kind == "role"}
+    points |= people.change_points(start, end, role_ids)
     return sorted(p for p in points if start < p < end)
 
 
