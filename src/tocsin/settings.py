@@ -43,6 +43,7 @@ TOCSIN_SQLITE_SYNCHRONOUS = env("SQLITE_SYNCHRONOUS", "FULL").upper()
 # Each app that has demo data adds a `load(actor)` here; `tocsin demo` calls them in order.
 TOCSIN_DEMO_LOADERS = [
     "tocsin.directory.demo.load",
+    "tocsin.catalog.demo.load",
 ]
 TOCSIN_DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION").upper() or None
 TOCSIN_HR_SYNC_FILE = env("HR_SYNC_FILE")

@@ -4,6 +4,7 @@ letter, about sixty people with their methods, vendors, a few overdue validation
 import random
 import unicodedata
 from datetime import timedelta
+from decimal import Decimal
 
 import phonenumbers
 from django.utils import timezone
@@ -12,13 +13,19 @@ from tocsin.core import services as core_services
 from tocsin.core.models import Team, User
 
 from . import services
-from .models import ContactPolicy, Person, Site, Stewardship
+from .models import ContactPolicy, Person, Region, Site, Stewardship
 
 SITES = [
     ("Berlin HQ", "berlin-hq", "EMEA", "Europe/Berlin", "DE", "+49 30 {:07d}"),
     ("Austin Data Centre", "austin-dc", "AMER", "America/Chicago", "US", "+1 512 {:07d}"),
     ("Singapore Office", "singapore", "APAC", "Asia/Singapore", "SG", "+65 6{:07d}"),
 ]
+# slug: kind, address, latitude, longitude
+SITE_LOCATIONS = {
+    "berlin-hq": (Site.OFFICE, "Alexanderplatz 1, 10178 Berlin", "52.52192", "13.41321"),
+    "austin-dc": (Site.DATA_CENTRE, "7000 Metropolis Dr, Austin, TX 78744", "30.20912", "-97.73551"),
+    "singapore": (Site.OFFICE, "1 Raffles Place, Singapore 048616", "1.28430", "103.85120"),
+}
 TEAMS = [
     ("Network", "Routers, firewalls, WAN links and DNS"),
     ("Platform", "Kubernetes, databases and storage"),
@@ -75,7 +82,7 @@ def load(actor):
 def _create(actor):
     rng = random.Random(7)
     now = timezone.now()
-    sites = [Site.objects.create(name=n, slug=s, region=r, time_zone=z) for n, s, r, z, _, _ in SITES]
+    sites = [_site(name, slug, region, zone) for name, slug, region, zone, _, _ in SITES]
     teams = {}
     for name, description in TEAMS:
         team = Team.objects.filter(name=name).first() or core_services.create_team(actor=actor, name=name, description=description)
@@ -135,6 +142,15 @@ def _create(actor):
     policy = ContactPolicy.get()
     policy.grant_self_approve_roles = ["responder"]
     policy.save()
+
+
+def _site(name, slug, region_name, zone):
+    region, _ = Region.objects.get_or_create(slug=region_name.lower(), defaults={"name": region_name})
+    kind, address, latitude, longitude = SITE_LOCATIONS[slug]
+    return Site.objects.create(
+        name=name, slug=slug, region=region, time_zone=zone, kind=kind, address=address,
+        latitude=Decimal(latitude), longitude=Decimal(longitude),
+    )
 
 
 def _person(actor, rng, sites, teams, name, team_slug, user=None):

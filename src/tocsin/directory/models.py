@@ -2,6 +2,7 @@
 delegations, consent, stewardship and just-in-time access grants."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -19,16 +20,52 @@ def exactly_one_of(*fields):
     return condition
 
 
-class Site(models.Model):
-    """A place where people work: an office, a data centre, a region's hub."""
+class Region(models.Model):
+    """A group of sites that share location-specific protocols, such as EMEA or AMER."""
 
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
-    region = models.CharField(max_length=120, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Site(models.Model):
+    """A place where people work or services run: an office, a data centre, a cloud region."""
+
+    OFFICE, DATA_CENTRE, CLOUD_REGION = "office", "data-centre", "cloud-region"
+    KINDS = [(OFFICE, "Office"), (DATA_CENTRE, "Data centre"), (CLOUD_REGION, "Cloud region")]
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.SET_NULL, related_name="sites")
+    kind = models.CharField(max_length=16, choices=KINDS, default=OFFICE)
+    address = models.TextField(blank=True, default="")
+    latitude = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        max_digits=8, decimal_places=5, null=True, blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
     time_zone = models.CharField(max_length=64, default="UTC")
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90), name="site_latitude_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="site_longitude_range",
+            ),
+        ]
 
     def __str__(self):
         return self.name
