@@ -44,6 +44,7 @@ TOCSIN_SQLITE_SYNCHRONOUS = env("SQLITE_SYNCHRONOUS", "FULL").upper()
 TOCSIN_DEMO_LOADERS = [
     "tocsin.directory.demo.load",
     "tocsin.catalog.demo.load",
+    "tocsin.oncall.demo.load",
 ]
 TOCSIN_DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION").upper() or None
 TOCSIN_HR_SYNC_FILE = env("HR_SYNC_FILE")
@@ -51,6 +52,7 @@ TOCSIN_HR_SYNC_MINUTES = int(env("HR_SYNC_MINUTES", "60"))
 TOCSIN_SUPERVISED_PARTS = [
     "tocsin.core.anchoring.AuditAnchorer",
     "tocsin.directory.hr_sync.HrFileSync",
+    "tocsin.oncall.announcer.OncallAnnouncer",
 ]
 
 BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -152,3 +152,20 @@ def test_daily_shift_lengths_across_both_changes():
                       shift_size=1, slots=2)
     assert autumn.boundary(1) - autumn.boundary(0) == timedelta(hours=25)
     assert local(autumn.boundary(1), berlin) == datetime(2026, 10, 25, 9)
+
+
+@given(zones, st.sampled_from(CHANGES), st.integers(-4 * 3600, 4 * 3600), handoffs, handoffs,
+       st.sets(st.integers(0, 6), min_size=1))
+def test_restriction_windows_are_exact_around_the_changes(tz, change, seconds, opens, closes, days):
+    """Reading wall clocks is a shortcut; it must agree with the UTC bounds of every window."""
+    window = Window(frozenset(days), opens, closes)
+    rotation = Rotation(tz=tz, start_date=date(2025, 1, 1), handoff=time(0), step=timedelta(days=1), shift_size=1,
+                        slots=1, windows=(window,))
+    instant = change + timedelta(seconds=seconds)
+    today = local(instant, tz).date()
+    expected = any(
+        begin <= instant < finish
+        for day in (today - timedelta(days=1), today) if day.weekday() in window.days
+        for begin, finish in [window.occurrence(day, tz)]
+    )
+    assert (rotation.on_duty(instant) is not None) == expected

@@ -7,3 +7,12 @@ class OncallConfig(AppConfig):
     name = "tocsin.oncall"
     label = "oncall"
     verbose_name = "On-call schedules"
+
+    def ready(self):
+        from tocsin.core import config_checks
+
+        from . import checks, receivers
+
+        config_checks.register(checks.gaps_ahead_findings)
+        config_checks.register(checks.vacancy_findings)
+        receivers.connect()

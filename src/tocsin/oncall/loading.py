@@ -34,6 +34,8 @@ class People:
 
     def delegate(self, person_id, instant):
         """Follows delegation chains as directory.resolution.delegate_for does."""
+        if person_id not in self._delegations:
+            return person_id  # the common case: nobody is standing in
         seen = {person_id}
         current = person_id
         for _ in range(MAX_DELEGATION_HOPS):

@@ -172,3 +172,4 @@ class CalendarFeed(models.Model):
         constraints = [
             models.CheckConstraint(condition=exactly_one_of("schedule", "person"), name="feed_schedule_or_person")
         ]
+from .models_announcements import *  # noqa

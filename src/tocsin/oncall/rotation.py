@@ -105,26 +105,40 @@ class Rotation:
         size = min(self.shift_size, self.slots)
         return tuple((k * size + i) % self.slots for i in range(size))
 
-    def _restricted_open(self, instant, wall):
+    def _restricted_open(self, instant, wall, fold):
         today = wall.date()
         for day in (today - _DAY, today):
             weekday = day.weekday()
             for index, window in enumerate(self.windows):
-                if weekday in window.days:
-                    interval = self._openings.get((index, day))
-                    if interval is None:
-                        interval = self._openings[index, day] = window.occurrence(day, self.tz)
-                    if interval[0] <= instant < interval[1]:
+                if weekday not in window.days:
+                    continue
+                if not fold:
+                    # Outside the repeated hour of a fall-back, an instant is at or after
+                    # to_utc(b) exactly when its wall clock reads b or later (to_utc(b) is
+                    # the first instant whose reading reaches b), so compare readings.
+                    begin = datetime.combine(day, window.start)
+                    finish = datetime.combine(day, window.end)
+                    if finish <= begin:
+                        finish += _DAY
+                    if begin <= wall < finish:
                         return True
+                    continue
+                interval = self._openings.get((index, day))
+                if interval is None:
+                    interval = self._openings[index, day] = window.occurrence(day, self.tz)
+                if interval[0] <= instant < interval[1]:
+                    return True
         return False
 
-    def on_duty(self, instant, wall=None):
-        """The shift index covering `instant` (whose wall-clock reading `wall` the caller may
-        know already), or None where the rotation has no shift."""
+    def on_duty(self, instant, wall=None, fold=None):
+        """The shift index covering `instant`, or None where the rotation has no shift. The
+        caller may pass the instant's wall-clock reading and fold if it knows them already."""
         if instant < self.starts or (self.ends is not None and instant >= self.ends):
             return None
-        wall = wall or local(instant, self.tz)
-        if self.windows and not self._restricted_open(instant, wall):
+        if wall is None:
+            reading = instant.astimezone(self.tz)
+            wall, fold = datetime.combine(reading.date(), reading.time()), reading.fold
+        if self.windows and not self._restricted_open(instant, wall, fold):
             return None
         return self.index_at(instant, wall)
 

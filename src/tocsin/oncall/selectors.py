@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from tocsin.directory.models import OrgRole, Person
+from tocsin.directory.models import OrgRole, Person, RoleHolding
 
 from . import timeline
 from .loading import load_plans
@@ -111,20 +111,26 @@ def people_on_call(team_ids, start, end):
             for team, ids in ids_by_team.items()}
 
 
-def vacancies(schedule, at=None):
-    """Why a schedule may page nobody: participants deactivated, roles without a holder."""
+def vacancies_by_schedule(schedules, at=None):
+    """schedule id -> why it may page nobody (participants deactivated, roles without an
+    active holder), in two queries for any number of schedules. Schedules without problems
+    are left out."""
     at = at or timezone.now()
-    problems = []
-    slots = Participant.objects.filter(layer__schedule=schedule).select_related("person", "role", "layer")
-    for slot in slots:
-        if slot.person_id and not slot.person.is_active:
-            problems.append(f"{slot.layer.name}: {slot.person.name} is deactivated")
-        elif slot.role_id and not _role_held(slot.role, at):
-            problems.append(f"{slot.layer.name}: role {slot.role.name} has no active holder")
-    return problems
+    slots = list(Participant.objects.filter(layer__schedule__in=schedules)
+                 .order_by("layer__schedule_id", "-layer__level", "position")
+                 .values_list("layer__schedule_id", "layer__name", "person__name", "person__is_active",
+                              "role_id", "role__name"))
+    role_ids = {slot[4] for slot in slots if slot[4]}
+    held = set(RoleHolding.objects.filter(RoleHolding.current(at), role_id__in=role_ids, person__is_active=True)
+               .values_list("role_id", flat=True))
+    found = {}
+    for schedule_id, layer, person, active, role_id, role in slots:
+        if person is not None and not active:
+            found.setdefault(schedule_id, []).append(f"{layer}: {person} is deactivated")
+        elif role_id and role_id not in held:
+            found.setdefault(schedule_id, []).append(f"{layer}: role {role} has no active holder")
+    return found
 
 
-def _role_held(role, at):
-    from tocsin.directory.resolution import holders
-
-    return bool(holders(role, at))
+def vacancies(schedule, at=None):
+    return vacancies_by_schedule(Schedule.objects.filter(pk=schedule.pk), at).get(schedule.pk, [])

@@ -3,7 +3,8 @@
 All are sent after commit, with sender=Schedule:
 - swap_requested(swap): the counterpart should be asked.
 - shift_started(schedule, person, start, end, assignment): someone's shift began.
-- handoff(schedule, previous, person, at): on-call passed from one person to another.
+- handoff(schedule, previous, person, at): on-call passed from the people in `previous`
+  (a list: a shift of size two can hand over from two at once) to `person`.
 - gap_found(schedule, start, end): nobody will be on call then (found in the look-ahead).
 """
 

@@ -16,10 +16,10 @@ input may change, so `oncall_at(t)` and `shifts()` can never disagree."""
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from .wallclock import local
+_FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 class Assignment(NamedTuple):
@@ -69,10 +69,14 @@ class CompiledLayer:
     slots: tuple = ()  # ("person", id) or ("role", id), by position
     pieces: tuple = ()  # calendar layers: sorted (start, end, person_id)
 
-    def people_at(self, instant, people, wall=None):
+    def __post_init__(self):
+        self._boundaries = {}  # (start, end) -> instants, asked twice per timeline
+        self._mine = {ident: Assignment(ident, layer_id=self.id) for kind, ident in self.slots if kind == "person"}
+
+    def people_at(self, instant, people, wall=None, fold=None):
         """The assignments this layer gives at `instant`: None where it has no shift."""
         if self.rotation is not None:
-            k = self.rotation.on_duty(instant, wall)
+            k = self.rotation.on_duty(instant, wall, fold)
             if k is None:
                 return None
             taken = []
@@ -80,7 +84,7 @@ class CompiledLayer:
                 kind, ident = self.slots[position]
                 if kind == "person":
                     if people.is_active(ident):
-                        taken.append(Assignment(ident, layer_id=self.id))
+                        taken.append(self._mine[ident])
                 else:
                     taken.extend(Assignment(pid, layer_id=self.id, role_id=ident) for pid in people.holders(ident, instant))
             return taken
@@ -88,10 +92,19 @@ class CompiledLayer:
                  if begin <= instant < end and people.is_active(pid)]
         return taken if taken else None
 
+    @property
+    def has_roles(self):
+        return any(kind == "role" for kind, _ in self.slots)
+
     def boundaries(self, start, end):
-        if self.rotation is not None:
-            return self.rotation.boundaries(start, end)
-        return {p for begin, finish, _ in self.pieces for p in (begin, finish) if start < p < end}
+        key = (start, end)
+        if key not in self._boundaries:
+            if self.rotation is not None:
+                self._boundaries[key] = frozenset(self.rotation.boundaries(start, end))
+            else:
+                self._boundaries[key] = frozenset(
+                    p for begin, finish, _ in self.pieces for p in (begin, finish) if start < p < end)
+        return self._boundaries[key]
 
 
 @dataclass(frozen=True)
@@ -139,10 +152,15 @@ class Plan:
 
 def oncall_at(plan, instant, people):
     """The final assignments at `instant`, ordered by person id; empty when nobody is on call."""
-    wall = local(instant, plan.tz)
+    reading = instant.astimezone(plan.tz)
+    wall, fold = datetime.combine(reading.date(), reading.time()), reading.fold
+    return _compose(plan, instant, people, (layer.people_at(instant, people, wall, fold) for layer in plan.layers))
+
+
+def _compose(plan, instant, people, answers):
+    """Steps 1–4 of the module rule, given each layer's answer (highest layer first)."""
     chosen = []
-    for layer in plan.layers:
-        taken = layer.people_at(instant, people, wall)
+    for taken in answers:
         if taken:
             chosen = taken
             break
@@ -156,6 +174,8 @@ def oncall_at(plan, instant, people):
                 if not people.is_active(override.person_id):
                     continue
                 chosen = [override.assignment() if a.person_id == override.replaces_id else a for a in chosen]
+    if len(chosen) == 1 and people.delegate(chosen[0].person_id, instant) == chosen[0].person_id:
+        return chosen
     final = {}
     for item in chosen:
         stand_in = people.delegate(item.person_id, instant)
@@ -163,6 +183,29 @@ def oncall_at(plan, instant, people):
             item = item._replace(person_id=stand_in, delegated_from=item.person_id)
         final.setdefault(item.person_id, item)
     return [final[pid] for pid in sorted(final)]
+
+
+class _LayerCursor:
+    """A layer's answer along a timeline, recomputed only where that layer can change: at its
+    own boundaries, or where a role it names changes holder."""
+
+    def __init__(self, layer, start, end, role_points):
+        points = layer.boundaries(start, end)
+        if layer.has_roles:
+            points = points | role_points
+        self.layer = layer
+        self.points = sorted(points)
+        self.next = 0
+        self.valid_until = None  # nothing computed yet
+        self.answer = None
+
+    def at(self, instant, people):
+        if self.valid_until is None or instant >= self.valid_until:
+            while self.next < len(self.points) and self.points[self.next] <= instant:
+                self.next += 1
+            self.valid_until = self.points[self.next] if self.next < len(self.points) else _FOREVER
+            self.answer = self.layer.people_at(instant, people)
+        return self.answer
 
 
 def change_points(plan, start, end, people):
@@ -185,8 +228,15 @@ def timeline(plan, start, end, people):
     open_since = {}
     gap_since = None
     edges = [start, *change_points(plan, start, end, people), end]
-    for begin, finish in zip(edges, edges[1:]):
-        current = set(oncall_at(plan, begin, people))
+    role_points = people.change_points(start, end, {i for layer in plan.layers for k, i in layer.slots if k == "role"})
+    cursors = [_LayerCursor(layer, start, end, role_points) for layer in plan.layers]
+    previous = None
+    for begin in edges[:-1]:
+        answer = _compose(plan, begin, people, (cursor.at(begin, people) for cursor in cursors))
+        if answer == previous:
+            continue  # most change points change nothing for this schedule
+        previous = answer
+        current = set(answer)
         for item in list(open_since):
             if item not in current:
                 shifts.append(Shift(open_since.pop(item), begin, item))
