@@ -11,6 +11,7 @@ import recurring_ical_events
 from .wallclock import to_utc
 
 HORIZON = timedelta(days=366)
+EDGE = timedelta(days=1)
 
 
 def event_key(event):
@@ -47,7 +48,10 @@ def occurrences(calendar, start, end, tz):
     """(start, end, event) of every occurrence overlapping [start, end), in UTC."""
     end = min(end, start + HORIZON)
     found = []
-    for event in recurring_ical_events.of(calendar).between(start, end):
+    # Floating times and all-day dates are read in `tz` only below; the library compares them
+    # with the bounds as if both were UTC wall clocks, so ask it for a day more on each side
+    # (no zone is more than 14 hours off UTC) and keep what really overlaps.
+    for event in recurring_ical_events.of(calendar).between(start - EDGE, end + EDGE):
         begin = _instant(event["DTSTART"].dt, tz)
         if "DTEND" in event:
             finish = _instant(event["DTEND"].dt, tz)

@@ -21,6 +21,8 @@ from .wallclock import zone
 MAX_LAYERS = 20
 MAX_PARTICIPANTS = 200
 MAX_SHIFT_HOURS = 24 * 366
+# Rotations are computed in local time; dates far outside these would overflow.
+EARLIEST_DATE, LATEST_DATE = date(1970, 1, 1), date(2999, 12, 31)
 
 
 def _save(instance, actor, source):
@@ -131,6 +133,10 @@ def _validate_layer(layer):
         raise ValidationError({"handoff_time": "The handoff time must be a time of day."})
     if not isinstance(layer.start_date, date) or isinstance(layer.start_date, datetime):
         raise ValidationError({"start_date": "The start date must be a date."})
+    for field in ("start_date", "end_date"):
+        value = getattr(layer, field)
+        if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise ValidationError({field: f"Choose a date between {EARLIEST_DATE} and {LATEST_DATE}."})
     if layer.end_date is not None and layer.end_date <= layer.start_date:
         raise ValidationError({"end_date": "The layer must end after its start date."})
     try:
@@ -338,3 +344,91 @@ def decline_swap(swap, *, actor, source="ui"):
 
 def cancel_swap(swap, *, actor, source="ui"):
     return _decide(swap, ShiftSwap.CANCELLED, actor, source)
+
+
+# --- calendars and feeds -------------------------------------------------------
+# Imported calendar layers and the secret iCal feeds. Imports sit here, not at the top,
+# to keep this section self-contained.
+
+from . import feeds as feed_tokens  # noqa: E402
+from . import ical_import  # noqa: E402
+
+MAX_LEVEL = 32767
+
+
+def _calendar_level(schedule, level, layer):
+    if level is None:
+        if layer is not None:
+            return layer.level
+        return max(schedule.layers.values_list("level", flat=True), default=0) + 1
+    if type(level) is not int or not 1 <= level <= MAX_LEVEL:
+        raise ValidationError({"level": f"The level must be a whole number from 1 to {MAX_LEVEL}."})
+    taken = schedule.layers.filter(level=level)
+    if layer is not None:
+        taken = taken.exclude(pk=layer.pk)
+    if taken.exists():
+        raise ValidationError({"level": f"Level {level} is taken on this schedule."})
+    return level
+
+
+def import_calendar_layer(schedule, *, actor, source_text, name, level=None, layer=None, source="ui"):
+    """A layer whose shifts are the events of an RFC 5545 calendar: a new one, or `layer`
+    (an imported calendar layer of this schedule) with its source replaced. Every event must
+    name exactly one active person; nothing is saved otherwise."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "A layer name is required."})
+    if len(name) > 120:
+        raise ValidationError({"name": "A layer name has at most 120 characters."})
+    if layer is not None and (layer.schedule_id != schedule.pk or layer.rotation != Layer.CALENDAR):
+        raise ValidationError({"layer": "Only an imported calendar layer of this schedule can be replaced."})
+    if layer is None and schedule.layers.count() >= MAX_LAYERS:
+        raise ValidationError({"level": f"A schedule has at most {MAX_LAYERS} layers."})
+    level = _calendar_level(schedule, level, layer)
+    checked = ical_import.check(source_text, zone(schedule.time_zone))
+    replaced = layer is not None
+    if layer is None:
+        layer = Layer(schedule=schedule, rotation=Layer.CALENDAR)
+    # For display only (events decide the shifts), kept within the dates layer forms accept.
+    layer.start_date = min(max(checked.first_day, date(1970, 1, 1)), date(2999, 12, 31))
+    layer.name, layer.level = name, level
+    layer.end_date = None
+    layer.calendar, layer.calendar_people = source_text, checked.people
+    layer.updated_at = timezone.now()  # a new version: cached parses of the old source are left behind
+    with transaction.atomic():
+        _save(layer, actor, source)
+        _touch(schedule)
+        audit.record(actor, "oncall.layer.imported", schedule,
+                     summary={"layer": layer.pk, "name": name, "level": level, "replaced": replaced,
+                              "events": checked.events, "people": sorted(set(checked.people.values())),
+                              "bytes": len(source_text.encode("utf-8", errors="surrogatepass"))})
+    return layer
+
+
+def create_feed(*, actor, created_by, schedule=None, person=None):
+    """A secret iCal subscription to `schedule` or to `person`'s shifts: (feed, secret).
+    The secret is shown once to its creator and recorded nowhere, the audit log included."""
+    if (schedule is None) == (person is None):
+        raise ValidationError({"feed": "A feed is for one schedule or for one person."})
+    if person is not None and not person.is_active:
+        raise ValidationError({"person": f"{person.name} is deactivated."})
+    if created_by is None or not created_by.is_active:
+        raise ValidationError({"feed": "A feed needs an active user who owns it."})
+    with transaction.atomic():
+        feed, secret = feed_tokens.issue(schedule=schedule, person=person, created_by=created_by)
+        audit.record(actor, "oncall.feed.created", feed,
+                     summary={"schedule": getattr(schedule, "pk", None), "person": getattr(person, "pk", None),
+                              "owner": created_by.pk})
+    return feed, secret
+
+
+def revoke_feed(feed, *, actor):
+    """Stops a feed for good; revoking twice changes nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Conditional, so two revocations racing each other record one entry.
+        if type(feed).objects.filter(pk=feed.pk, revoked_at__isnull=True).update(revoked_at=now):
+            audit.record(actor, "oncall.feed.revoked", feed,
+                         summary={"schedule": feed.schedule_id, "person": feed.person_id})
+    feed.refresh_from_db(fields=["revoked_at"])
+    return feed
