@@ -5,7 +5,7 @@ from typing import Annotated
 
 from ninja import Field, Path
 from ninja import Schema as NinjaSchema
-from pydantic import AfterValidator, field_validator
+from pydantic import AfterValidator, field_validator, model_validator
 
 MAX_ID = 2**63 - 1
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -169,3 +169,16 @@ class PermissionOut(Schema):
     team_scoped: bool
     interactive: bool
     roles: list[str]
+
+
+class Patch(Schema):
+    """A partial update: omit a field to keep it; `null` is refused where the field cannot be empty."""
+
+    _nullable: tuple = ()
+
+    @model_validator(mode="after")
+    def _no_nulls(self):
+        bad = [name for name in self.model_fields_set if getattr(self, name) is None and name not in self._nullable]
+        if bad:
+            raise ValueError(f"{', '.join(sorted(bad))} cannot be null; leave the field out to keep it")
+        return self

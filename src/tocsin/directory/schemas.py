@@ -3,9 +3,8 @@
 from datetime import datetime
 
 from ninja import Field
-from pydantic import model_validator
 
-from tocsin.core.schemas import MAX_ID, Schema, UtcDatetime
+from tocsin.core.schemas import MAX_ID, Patch, Schema, UtcDatetime
 
 from .values import mask
 
@@ -66,20 +65,7 @@ class PersonIn(Schema):
     support_sla: str = Field(default="", max_length=200)
 
 
-class _Patch(Schema):
-    """A partial update: omit a field to keep it; `null` is refused where the field cannot be empty."""
-
-    _nullable: tuple = ()
-
-    @model_validator(mode="after")
-    def _no_nulls(self):
-        bad = [name for name in self.model_fields_set if getattr(self, name) is None and name not in self._nullable]
-        if bad:
-            raise ValueError(f"{', '.join(sorted(bad))} cannot be null; leave the field out to keep it")
-        return self
-
-
-class PersonPatch(_Patch):
+class PersonPatch(Patch):
     _nullable = ("site",)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -101,7 +87,7 @@ class MethodIn(Schema):
     usage: str = "routine"
 
 
-class MethodPatch(_Patch):
+class MethodPatch(Patch):
     kind: str | None = None
     value: str | None = Field(default=None, min_length=1, max_length=500)
     label: str | None = Field(default=None, max_length=80)

@@ -4,10 +4,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tocsin.core.config_checks import Finding
+from tocsin.core.timezones import zone
 
 from . import selectors
 from .models import Participant, Schedule
-from .wallclock import local, zone
+from .wallclock import local
 
 
 def _when(instant, schedule):

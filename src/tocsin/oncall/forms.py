@@ -10,10 +10,11 @@ from django.db.models import Count
 
 from tocsin.core.models import Team
 from tocsin.directory.models import OrgRole, Person
+from tocsin.core.timezones import zone
 
 from .models import Layer
 from .rotation import DAY_NAMES
-from .wallclock import to_utc, zone
+from .wallclock import to_utc
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 ROLE_PREFIX = "role:"

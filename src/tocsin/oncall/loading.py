@@ -4,17 +4,18 @@ and compiles them into timeline Plans for a window of time."""
 
 from collections import defaultdict
 from datetime import timedelta
+from types import SimpleNamespace
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 
 from tocsin.directory.models import Delegation, Person, RoleHolding
 from tocsin.directory.resolution import MAX_DELEGATION_HOPS
+from tocsin.core.timezones import zone
 
 from . import calendar_layers
 from .models import Layer, Override, Participant, Schedule
 from .rotation import Rotation, parse_restrictions, step_of
 from .timeline import CompiledLayer, CompiledOverride, Plan
-from .wallclock import zone
 
 
 class People:
@@ -85,8 +86,12 @@ def load_people(start, end, person_ids=(), role_ids=()):
     return People(active, dict(holdings), dict(delegations))
 
 
-def compile_layer(layer, tz, start, end):
-    slots = tuple(("person", p.person_id) if p.person_id else ("role", p.role_id) for p in layer.participants.all())
+LAYER_COLUMNS = ("pk", "schedule_id", "level", "name", "rotation", "length", "unit", "handoff_time", "start_date",
+                 "end_date", "shift_size", "restrictions", "updated_at", "calendar", "calendar_people")
+
+
+def compile_layer(layer, slots, tz, start, end):
+    """A CompiledLayer from a layer's row (LAYER_COLUMNS) and its slots in position order."""
     if layer.rotation == Layer.CALENDAR:
         return CompiledLayer(layer.pk, layer.level, layer.name, pieces=calendar_layers.pieces(layer, start, end, tz))
     rotation = Rotation(
@@ -94,31 +99,41 @@ def compile_layer(layer, tz, start, end):
         step=step_of(layer.rotation, layer.length, layer.unit), shift_size=layer.shift_size, slots=len(slots),
         end_date=layer.end_date, windows=parse_restrictions(layer.restrictions),
     )
-    return CompiledLayer(layer.pk, layer.level, layer.name, rotation=rotation, slots=slots)
+    return CompiledLayer(layer.pk, layer.level, layer.name, rotation=rotation, slots=tuple(slots))
 
 
 def load_plans(schedules, start, end):
     """Plans for `schedules` (a queryset or ids) valid for instants in [start, end], plus the
-    People they need. Four queries for the schedules, three for the directory."""
+    People they need. Four queries for the schedules, three for the directory; rows are read
+    as tuples, because building model instances was most of the cost for many schedules."""
     if not hasattr(schedules, "model"):
         schedules = Schedule.objects.filter(pk__in=list(schedules))
     upper = end + timedelta(microseconds=1)  # a point query (start == end) still sees what begins then
-    overrides = Override.objects.filter(starts_at__lt=upper, ends_at__gt=start)
-    schedules = list(schedules.prefetch_related(
-        Prefetch("layers", queryset=Layer.objects.order_by("-level").prefetch_related(
-            Prefetch("participants", queryset=Participant.objects.order_by("position")))),
-        Prefetch("overrides", queryset=overrides.order_by("starts_at", "pk"), to_attr="window_overrides"),
-    ))
+    zones = list(schedules.values_list("pk", "time_zone"))
+    if not zones:
+        return {}, load_people(start, upper)
+    chosen = schedules.values("pk")
+    slots = defaultdict(list)
+    for layer_id, person_id, role_id in (Participant.objects.filter(layer__schedule__in=chosen)
+                                         .order_by("layer_id", "position")
+                                         .values_list("layer_id", "person_id", "role_id")):
+        slots[layer_id].append(("person", person_id) if person_id else ("role", role_id))
+    layers = defaultdict(list)
+    for row in Layer.objects.filter(schedule__in=chosen).order_by("-level").values(*LAYER_COLUMNS):
+        layers[row["schedule_id"]].append(SimpleNamespace(**row))
+    overrides = defaultdict(list)
+    for row in (Override.objects.filter(schedule__in=chosen, starts_at__lt=upper, ends_at__gt=start)
+                .order_by("starts_at", "pk")
+                .values_list("schedule_id", "pk", "person_id", "replaces_id", "starts_at", "ends_at", "swap_id")):
+        overrides[row[0]].append(CompiledOverride(*row[1:]))
     plans, person_ids, role_ids = {}, set(), set()
-    for schedule in schedules:
-        tz = zone(schedule.time_zone)
-        layers = [compile_layer(layer, tz, start, upper) for layer in schedule.layers.all()]
-        for layer in layers:
+    for schedule_id, time_zone in zones:
+        tz = zone(time_zone)
+        compiled = [compile_layer(layer, slots[layer.pk], tz, start, upper) for layer in layers[schedule_id]]
+        for layer in compiled:
             for kind, ident in layer.slots:
                 (person_ids if kind == "person" else role_ids).add(ident)
             person_ids.update(pid for _, _, pid in layer.pieces)
-        compiled = [CompiledOverride(o.pk, o.person_id, o.replaces_id, o.starts_at, o.ends_at, o.swap_id)
-                    for o in schedule.window_overrides]
-        person_ids.update(o.person_id for o in compiled)
-        plans[schedule.pk] = Plan(schedule.pk, tz, layers, compiled)
+        person_ids.update(o.person_id for o in overrides[schedule_id])
+        plans[schedule_id] = Plan(schedule_id, tz, compiled, list(overrides[schedule_id]))
     return plans, load_people(start, upper, person_ids, role_ids)

@@ -12,11 +12,12 @@ from django.utils.text import slugify
 from tocsin.core import audit
 from tocsin.core.history import stamp
 from tocsin.directory.models import OrgRole, Person
+from tocsin.core.timezones import zone
 
 from . import signals
 from .models import RESERVED_SLUGS, Layer, Override, Participant, Schedule, ShiftSwap
 from .rotation import parse_restrictions
-from .wallclock import zone
+
 
 MAX_LAYERS = 20
 MAX_PARTICIPANTS = 200

@@ -71,6 +71,8 @@ class CompiledLayer:
 
     def __post_init__(self):
         self._boundaries = {}  # (start, end) -> instants, asked twice per timeline
+        self._starts = [begin for begin, _, _ in self.pieces]
+        self._longest = max((end - begin for begin, end, _ in self.pieces), default=timedelta(0))
         self._mine = {ident: Assignment(ident, layer_id=self.id) for kind, ident in self.slots if kind == "person"}
 
     def people_at(self, instant, people, wall=None, fold=None):
@@ -88,8 +90,18 @@ class CompiledLayer:
                 else:
                     taken.extend(Assignment(pid, layer_id=self.id, role_id=ident) for pid in people.holders(ident, instant))
             return taken
-        taken = [Assignment(pid, layer_id=self.id) for begin, end, pid in self.pieces
-                 if begin <= instant < end and people.is_active(pid)]
+        # Calendar pieces are sorted by start; only those starting in the last `longest` can cover.
+        index = bisect_right(self._starts, instant)
+        earliest = instant - self._longest
+        taken = []
+        while index > 0:
+            index -= 1
+            begin, end, pid = self.pieces[index]
+            if begin < earliest:
+                break
+            if end > instant and people.is_active(pid):
+                taken.append(Assignment(pid, layer_id=self.id))
+        taken.sort(key=lambda a: a.person_id)
         return taken if taken else None
 
     @property

@@ -9,12 +9,13 @@ from django.views.decorators.http import require_POST
 from tocsin.core.form_errors import apply_errors
 from tocsin.core.view_access import permission_required
 from tocsin.directory.models import OrgRole, Person
+from tocsin.core.timezones import zone
 
 from . import services
 from .forms import LayerForm
 from .models import Layer
 from .views import actor, require_manage, schedule_or_404
-from .wallclock import local, zone
+from .wallclock import local
 
 SUGGESTIONS = 200  # names offered under the participants box; typing any other name works too
 

@@ -13,12 +13,13 @@ from django.views.decorators.http import require_POST
 from tocsin.core.form_errors import apply_errors
 from tocsin.core.view_access import permission_required
 from tocsin.directory.models import Person
+from tocsin.core.timezones import zone
 
 from . import services
 from .forms import OverrideForm, local_input, person_label
 from .models import Override
 from .views import actor, instant_param, require_manage, schedule_or_404
-from .wallclock import local, zone
+from .wallclock import local
 
 SUGGESTIONS = 200
 

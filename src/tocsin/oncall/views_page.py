@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from tocsin.core.view_access import permission_required
 from tocsin.directory.models import Person
+from tocsin.core.timezones import zone
 
 from . import selectors, timeline_view
 from .models import Schedule, ShiftSwap
 from .rotation import parse_restrictions
 from .views import bad_request, may_manage, schedule_or_404
-from .wallclock import local, zone
+from .wallclock import local
 
 VIEWS = ("week", "month")
 

@@ -13,13 +13,14 @@ from tocsin.core.form_errors import apply_errors
 from tocsin.core.permissions import can
 from tocsin.core.view_access import permission_required, principal
 from tocsin.directory.models import Person
+from tocsin.core.timezones import zone
 
 from . import selectors, services
 from .forms import SwapForm, local_input, person_label
 from .models import ShiftSwap
 from .views import actor, instant_param, require_manage, schedule_or_404
 from .views_overrides import suggested_people, week_of
-from .wallclock import local, to_utc, zone
+from .wallclock import local, to_utc
 
 RETURN_WINDOW = timedelta(days=28)
 ACTIONS = {"accept": services.accept_swap, "decline": services.decline_swap, "cancel": services.cancel_swap}

@@ -4,24 +4,6 @@ transition itself); an ambiguous one in the fall-back overlap means its first oc
 
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-from django.core.exceptions import ValidationError
-
-
-@lru_cache(maxsize=None)
-def _known_zones():
-    return frozenset(available_timezones()) | {"UTC"}
-
-
-def zone(name):
-    """The ZoneInfo for `name`, or a ValidationError that names the unknown zone."""
-    if not isinstance(name, str) or name not in _known_zones():
-        raise ValidationError(f"Unknown time zone '{name}'.", code="time_zone")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"Unknown time zone '{name}'.", code="time_zone") from exc
 
 
 def local(instant, tz):
