@@ -23,6 +23,17 @@ def register(check):
     _DATA_CHECKS.append(check)
 
 
+def _data_findings():
+    findings = []
+    for check in _DATA_CHECKS:
+        name = getattr(check, "__qualname__", repr(check))
+        try:
+            findings.extend(check())
+        except Exception as exc:  # one broken check must not hide the others or pose as an outage
+            findings.append(Finding("error", f"check {name} failed: {type(exc).__name__}"))
+    return findings
+
+
 def production_refusals():
     """What makes a production start unsafe. `tocsin serve` refuses to start while any remain."""
     problems = []
@@ -66,11 +77,11 @@ def run_all():
             Finding("warning", f"{len(pending)} migration(s) pending; `tocsin serve` applies them")
             if pending else Finding("ok", "migrations applied")
         )
-        if not pending:
-            for check in _DATA_CHECKS:
-                findings.extend(check())
     except Exception as exc:
         findings.append(Finding("error", f"database unreachable: {type(exc).__name__}"))
+        pending = None
+    if pending == []:
+        findings.extend(_data_findings())
     if connection.vendor == "sqlite":
         findings.append(
             Finding("info", f"SQLite in WAL mode with synchronous={settings.TOCSIN_SQLITE_SYNCHRONOUS}: "
