@@ -58,3 +58,17 @@ def test_overdue_reviews_are_listed_and_reported_by_tocsin_check(pbx, make_user)
     assert list(overdue_reviews(timezone.localdate())) == [late]  # a pending one is not yet in force
     messages = [f.message for f in run_all() if f.level == "warning" and f.message.startswith("catalog:")]
     assert any("1 legacy exception(s) overdue for review" in m and "telephony" in m for m in messages)
+
+
+def test_a_second_approval_from_a_stale_copy_is_refused(pbx, make_user):
+    requester = make_user("req")
+    first, second = make_user("root", roles=["admin"]), make_user("root2", roles=["admin"])
+    exception = _request(pbx, requester)
+    stale = LegacyException.objects.get(pk=exception.pk)  # read by a second approver before the first approved
+    services.approve_exception(exception, principal=Principal.load(first), actor=SYSTEM)
+    with pytest.raises(ValidationError, match="approved already"):
+        services.approve_exception(stale, principal=Principal.load(second), actor=SYSTEM)
+    from tocsin.core.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="catalog.exception.approve").count() == 1
+    assert LegacyException.objects.get(pk=exception.pk).approved_by == first

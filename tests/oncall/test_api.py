@@ -85,7 +85,8 @@ def test_schedule_crud_with_gaps_and_vacancies(admin, person):
     assert detail["vacancies"] == ["Weekly: Ana is deactivated"] and len(detail["gaps_next_14_days"]) == 1
 
     changed = patch(admin, f"/schedules/{sid}", {"name": "Network first line", "team": None})
-    assert changed.status_code == 200 and changed.json()["team"] is None and changed.json()["slug"] == "network-first-line"
+    # A renamed schedule keeps its slug: calendar subscriptions and links use it.
+    assert changed.status_code == 200 and changed.json()["team"] is None and changed.json()["slug"] == "network-primary"
     assert patch(admin, f"/schedules/{sid}", {"time_zone": "Mars/Olympus"}).json()["errors"] == {
         "time_zone": ["Unknown time zone 'Mars/Olympus'."]}
     assert admin.get(f"{API}/schedules").json()["count"] == 1

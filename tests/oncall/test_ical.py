@@ -208,9 +208,11 @@ def test_one_year_of_a_calendar_layer_survives_the_horizon(schedule, person):
 @pytest.fixture
 def crew(person, make_user):
     ana, ben, chen = person("Ana Silva"), person("Ben Okafor"), person("Chen Wei")
-    directory.add_method(actor=SYSTEM, source="cli", person=ana, kind="email", value="Ana.Silva@Example.org")
+    # Attendees match login e-mails only; Ben's contact e-mail must never identify him.
+    directory.update_person(ana, actor=SYSTEM, source="cli", user=make_user("ana", email="Ana.Silva@Example.org"))
     login = make_user("ben", email="ben@example.net")
     directory.update_person(ben, actor=SYSTEM, source="cli", user=login)
+    directory.add_method(actor=SYSTEM, source="cli", person=ben, kind="email", value="Ben.Private@Example.org")
     return {"ana": ana, "ben": ben, "chen": chen}
 
 

@@ -11,11 +11,11 @@ from ninja.pagination import paginate
 
 from tocsin.core.api_auth import check
 from tocsin.core.schemas import MAX_ID, ObjectId, UtcDatetime
+from tocsin.core.view_access import actor
 
 from . import selectors, services
 from .api_common import (
     SOURCE,
-    actor_of,
     person_by_id,
     service_or_404,
     service_ref,
@@ -88,7 +88,7 @@ def create_service(request, payload: ServiceIn):
     team = team_by_slug(payload.owner_team)
     check(request, "catalog:manage", team, target="catalog.service")
     service = services.create_service(
-        actor=actor_of(request), source=SOURCE, name=payload.name, kind=payload.kind, owner_team=team,
+        actor=actor(request), source=SOURCE, name=payload.name, kind=payload.kind, owner_team=team,
         owner=person_by_id(payload.owner_id), tier=payload.tier, description=payload.description,
         sites=sites_by_slug(payload.sites),
     )
@@ -114,7 +114,7 @@ def update_service(request, service_id: ObjectId, payload: ServicePatch):
         changes["owner"] = person_by_id(changes.pop("owner_id"))
     if "sites" in changes:
         changes["sites"] = sites_by_slug(changes["sites"])
-    services.update_service(service, actor=actor_of(request), source=SOURCE, **changes)
+    services.update_service(service, actor=actor(request), source=SOURCE, **changes)
     return _detail(service.pk)
 
 
@@ -122,7 +122,7 @@ def update_service(request, service_id: ObjectId, payload: ServicePatch):
 def delete_service(request, service_id: ObjectId):
     service = service_or_404(service_id)
     check(request, "catalog:manage", service.owner_team, target=f"catalog.service:{service.pk}")
-    services.delete_service(service, actor=actor_of(request), source=SOURCE)
+    services.delete_service(service, actor=actor(request), source=SOURCE)
     return Status(204, None)
 
 
@@ -135,7 +135,7 @@ def add_dependency(request, service_id: ObjectId, payload: DependencyIn):
     service = service_or_404(service_id)
     check(request, "catalog:manage", service.owner_team, target=f"catalog.service:{service.pk}")
     depends_on = service_or_404(payload.depends_on)
-    services.add_dependency(service, depends_on, actor=actor_of(request), source=SOURCE, note=payload.note)
+    services.add_dependency(service, depends_on, actor=actor(request), source=SOURCE, note=payload.note)
     return Status(201, _detail(service.pk))
 
 
@@ -144,7 +144,7 @@ def remove_dependency(request, service_id: ObjectId, depends_on_id: ObjectId):
     service = service_or_404(service_id)
     check(request, "catalog:manage", service.owner_team, target=f"catalog.service:{service.pk}")
     depends_on = service_or_404(depends_on_id)
-    if not services.remove_dependency(service, depends_on, actor=actor_of(request), source=SOURCE):
+    if not services.remove_dependency(service, depends_on, actor=actor(request), source=SOURCE):
         raise HttpError(404, f"{service.name} does not depend on {depends_on.name}.")
     return Status(204, None)
 
@@ -173,7 +173,7 @@ def get_bia(request, service_id: ObjectId):
 def set_bia(request, service_id: ObjectId, payload: BiaIn):
     service = service_or_404(service_id)
     check(request, "catalog:manage", service.owner_team, target=f"catalog.service:{service.pk}")
-    services.set_bia(service, actor=actor_of(request), source=SOURCE, **payload.dict())
+    services.set_bia(service, actor=actor(request), source=SOURCE, **payload.dict())
     return _bia_out(service)
 
 
@@ -221,9 +221,9 @@ def get_critical_personnel(request, query: Query[PersonnelQuery]):
         end = query.end or start + timedelta(days=1)
     except OverflowError:
         raise HttpError(400, "start: is out of the supported range of dates.") from None
-    rows, known = critical_personnel(query.rto_minutes, start, end)
+    rows = critical_personnel(query.rto_minutes, start, end)
     return {
-        "rto_minutes": query.rto_minutes, "start": start, "end": end, "on_call_known": known,
+        "rto_minutes": query.rto_minutes, "start": start, "end": end,
         "services": [
             {
                 "service": service_ref(row.service), "why": row.why, "rto_minutes": row.service.rto_minutes,

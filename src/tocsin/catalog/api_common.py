@@ -1,19 +1,14 @@
-"""Pieces shared by the catalogue's API modules: the actor, lookups that answer 400/404, serialisers."""
+"""Pieces shared by the catalogue's API modules: lookups that answer 400/404, serialisers."""
 
 from django.shortcuts import get_object_or_404
 from ninja.errors import HttpError
 
-from tocsin.core import audit
 from tocsin.core.models import Team
 from tocsin.directory.models import Person, Region, Site
 
 from .models import Service
 
 SOURCE = "api"
-
-
-def actor_of(request):
-    return audit.Actor.of(request.principal)
 
 
 def team_by_slug(slug):

@@ -7,9 +7,10 @@ from ninja.pagination import paginate
 
 from tocsin.core.api_auth import check
 from tocsin.core.schemas import ObjectId
+from tocsin.core.view_access import actor, principal
 
 from . import selectors, services
-from .api_common import SOURCE, actor_of, service_or_404
+from .api_common import SOURCE, service_or_404
 from .schemas import ExceptionIn, ExceptionOut
 
 router = Router(tags=["catalog"])
@@ -30,7 +31,7 @@ def request_exception(request, payload: ExceptionIn):
     service = service_or_404(payload.service_id)
     check(request, "catalog:manage", service.owner_team, target=f"catalog.service:{service.pk}")
     exception = services.request_exception(
-        service, actor=actor_of(request), requested_by=request.principal.user, source=SOURCE,
+        service, actor=actor(request), requested_by=principal(request).user, source=SOURCE,
         **payload.dict(exclude={"service_id"}),
     )
     return Status(201, selectors.exceptions().get(pk=exception.pk))
@@ -40,5 +41,5 @@ def request_exception(request, payload: ExceptionIn):
              summary="Approve (catalog:approve, and not the requester)")
 def approve_exception(request, exception_id: ObjectId):
     exception = get_object_or_404(selectors.exceptions(), pk=exception_id)
-    services.approve_exception(exception, principal=request.principal, actor=actor_of(request), source=SOURCE)
+    services.approve_exception(exception, principal=principal(request), actor=actor(request), source=SOURCE)
     return exception

@@ -7,10 +7,11 @@ from ninja.pagination import paginate
 
 from tocsin.core.api_auth import check
 from tocsin.core.schemas import ObjectId
+from tocsin.core.view_access import actor
+from tocsin.directory import services as directory_services
 from tocsin.directory.models import Region, Site
 
-from . import services
-from .api_common import actor_of, region_by_slug
+from .api_common import region_by_slug
 from .schemas import RegionIn, RegionOut, RegionPatch, SiteIn, SiteOut, SitePatch
 
 router = Router(tags=["catalog"])
@@ -26,14 +27,14 @@ def list_regions(request):
 @router.post("/regions", response={201: RegionOut})
 def create_region(request, payload: RegionIn):
     check(request, "catalog:manage", target="catalog.region")
-    return Status(201, services.create_region(actor=actor_of(request), **payload.dict()))
+    return Status(201, directory_services.create_region(actor=actor(request), **payload.dict()))
 
 
 @router.patch("/regions/{region_id}", response=RegionOut)
 def update_region(request, region_id: ObjectId, payload: RegionPatch):
     region = get_object_or_404(Region, pk=region_id)
     check(request, "catalog:manage", target="catalog.region")
-    return services.update_region(region, actor=actor_of(request), **payload.dict(exclude_unset=True))
+    return directory_services.update_region(region, actor=actor(request), **payload.dict(exclude_unset=True))
 
 
 @router.get("/sites", response=list[SiteOut])
@@ -54,7 +55,7 @@ def create_site(request, payload: SiteIn):
     check(request, "catalog:manage", target="catalog.site")
     fields = payload.dict()
     fields["region"] = region_by_slug(fields["region"])
-    return Status(201, services.create_site(actor=actor_of(request), **fields))
+    return Status(201, directory_services.create_site(actor=actor(request), **fields))
 
 
 @router.patch("/sites/{site_id}", response=SiteOut)
@@ -64,5 +65,5 @@ def update_site(request, site_id: ObjectId, payload: SitePatch):
     fields = payload.dict(exclude_unset=True)
     if "region" in fields:
         fields["region"] = region_by_slug(fields["region"])
-    services.update_site(site, actor=actor_of(request), **fields)
+    directory_services.update_site(site, actor=actor(request), **fields)
     return Site.objects.select_related("region").get(pk=site.pk)

@@ -74,7 +74,8 @@ class Dependency(models.Model):
     service that supports it; the graph as a whole is kept free of cycles by the services layer."""
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="dependency_edges")
-    depends_on = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="dependent_edges")
+    # PROTECT: deleting a service others still need would silently drop their recovery step.
+    depends_on = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="dependent_edges")
     note = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 
+from tocsin.oncall.selectors import people_on_call
+
 from .durations import humanise
 from .graph import DependencyGraph
 from .models import Service
@@ -25,19 +27,9 @@ class CriticalService:
         return self.owner is None and not self.on_call
 
 
-def _on_call(team_ids, start, end):
-    """team id -> people on call, or None while the on-call app cannot answer."""
-    try:
-        from tocsin.oncall.selectors import people_on_call
-    except ImportError:
-        return None
-    return people_on_call(team_ids, start, end)
-
-
 def critical_personnel(max_rto_minutes, start, end):
-    """(rows, on_call_known): every service with an RTO of at most `max_rto_minutes`, and every service
-    they depend on (they must come back as fast), with the owner and the owner team's on-call people
-    in [start, end)."""
+    """Every service with an RTO of at most `max_rto_minutes`, and every service they depend on
+    (they must come back as fast), with the owner and the owner team's on-call people in [start, end)."""
     if end <= start:
         raise ValidationError({"end": "The end must be after the start."})
     if end - start > MAX_WINDOW:
@@ -53,10 +45,10 @@ def critical_personnel(max_rto_minutes, start, end):
         for dependency_id in sorted(graph.all_dependencies(service.pk), key=lambda pk: services[pk].name):
             why.setdefault(dependency_id, f"needed by {service.name}")
     chosen = [services[pk] for pk in why]
-    on_call = _on_call({s.owner_team_id for s in chosen}, start, end)
+    on_call = people_on_call({s.owner_team_id for s in chosen}, start, end)
     rows = []
     for service in sorted(chosen, key=lambda s: (s.rto_minutes is None, s.rto_minutes or 0, s.tier, s.name)):
         owner = service.owner if service.owner and service.owner.is_active else None
-        people = (on_call or {}).get(service.owner_team_id, [])
+        people = on_call.get(service.owner_team_id, [])
         rows.append(CriticalService(service, why[service.pk], owner, list(people)))
-    return rows, on_call is not None
+    return rows

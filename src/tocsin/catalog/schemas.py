@@ -1,30 +1,18 @@
 """Shapes of catalogue resources on the JSON API. Durations are minutes, with a humanised twin."""
 
 from datetime import date, datetime
+from typing import Annotated
 
 from django.utils import timezone
 from ninja import Field
-from pydantic import model_validator
+from pydantic import StringConstraints
 
-from tocsin.core.schemas import MAX_ID, Schema
+from tocsin.core.schemas import MAX_ID, Patch, Schema
 
-from .durations import humanise
+from .durations import MAX_TEXT, humanise
 
 # A duration is minutes (240) or text with units ("4h", "1d 4h"); null clears it.
-Duration = int | str | None
-
-
-class Patch(Schema):
-    """A partial update: omit a field to keep it; `null` is refused where the field cannot be empty."""
-
-    _nullable: tuple = ()
-
-    @model_validator(mode="after")
-    def _no_nulls(self):
-        bad = [name for name in self.model_fields_set if getattr(self, name) is None and name not in self._nullable]
-        if bad:
-            raise ValueError(f"{', '.join(sorted(bad))} cannot be null; leave the field out to keep it")
-        return self
+Duration = int | Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None
 
 
 class ServiceRef(Schema):
@@ -256,5 +244,4 @@ class CriticalPersonnelOut(Schema):
     rto_minutes: int
     start: datetime
     end: datetime
-    on_call_known: bool = Field(description="False while on-call schedules cannot be read: owners only")
     services: list[CriticalServiceOut]

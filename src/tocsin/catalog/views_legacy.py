@@ -8,16 +8,15 @@ from django.views.decorators.http import require_POST
 
 from tocsin.core.form_errors import apply_errors
 from tocsin.core.permissions import can
-from tocsin.core.view_access import permission_required, principal
+from tocsin.core.view_access import actor, permission_required, principal, require_for_team, teams_in_reach
 
 from . import selectors, services
 from .forms import ExceptionForm
 from .models import LegacyException, Service
-from .views_common import actor, manageable_teams, require_manage
 
 
 def _requestable(request):
-    return Service.objects.filter(owner_team__in=manageable_teams(request)).order_by("name")
+    return Service.objects.filter(owner_team__in=teams_in_reach(request, "catalog:manage")).order_by("name")
 
 
 def _render(request, form, status=200):
@@ -48,7 +47,7 @@ def exception_request(request):
     if form.is_valid():
         data = dict(form.cleaned_data)
         service = data.pop("service")
-        require_manage(request, service.owner_team)
+        require_for_team(request, "catalog:manage", service.owner_team)
         try:
             services.request_exception(service, actor=actor(request), requested_by=request.user, **data)
         except ValidationError as exc:

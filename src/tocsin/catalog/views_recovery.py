@@ -38,7 +38,7 @@ def recovery(request):
 @permission_required("catalog:read")
 def personnel(request):
     form = PersonnelForm(request.GET or None)
-    rows, known, limit, status = [], True, None, 200
+    rows, limit, status = [], None, 200
     if form.is_valid():
         try:
             limit = parse_minutes(form.cleaned_data["rto"], "rto")
@@ -52,7 +52,7 @@ def personnel(request):
     start = timezone.now()
     end = start + timedelta(days=1)
     if limit is not None:
-        rows, known = critical_personnel(limit, start, end)
-    context = {"form": form, "rows": rows, "on_call_known": known, "limit": limit, "start": start, "end": end,
+        rows = critical_personnel(limit, start, end)
+    context = {"form": form, "rows": rows, "limit": limit, "start": start, "end": end,
                "gaps": sum(1 for row in rows if row.gap)}
     return render(request, "catalog/personnel.html", context, status=status)

@@ -8,14 +8,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from tocsin.core.form_errors import apply_errors
-from tocsin.core.view_access import permission_required
+from tocsin.core.view_access import actor, permission_required, require_for_team, teams_in_reach
 
 from . import selectors, services
 from .checks import bia_warnings, catalog_warnings, warnings_by_service
 from .forms import BiaForm, DependencyForm, ServiceForm
 from .impact import HORIZONS
 from .models import Service
-from .views_common import actor, manageable_teams, may_manage, require_manage
+from .views_common import may_manage
 
 PER_PAGE = 100
 
@@ -26,7 +26,8 @@ def service_list(request):
     warnings = catalog_warnings()
     counts = warnings_by_service(warnings)
     rows = [{"service": service, "warnings": counts.get(service.pk, 0)} for service in page]
-    context = {"page": page, "rows": rows, "warning_total": len(warnings), "can_create": manageable_teams(request).exists()}
+    context = {"page": page, "rows": rows, "warning_total": len(warnings),
+               "can_create": teams_in_reach(request, "catalog:manage").exists()}
     return render(request, "catalog/services.html", context)
 
 
@@ -62,9 +63,9 @@ def service_detail(request, service_id):
 
 @permission_required("catalog:read")
 def service_create(request):
-    teams = manageable_teams(request)
+    teams = teams_in_reach(request, "catalog:manage")
     if not teams.exists():
-        require_manage(request, None)
+        require_for_team(request, "catalog:manage", None)
     form = ServiceForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         try:
@@ -81,8 +82,8 @@ def service_create(request):
 @permission_required("catalog:read")
 def service_edit(request, service_id):
     service = get_object_or_404(Service.objects.select_related("owner_team"), pk=service_id)
-    require_manage(request, service.owner_team)
-    form = ServiceForm(request.POST or None, teams=manageable_teams(request), service=service)
+    require_for_team(request, "catalog:manage", service.owner_team)
+    form = ServiceForm(request.POST or None, teams=teams_in_reach(request, "catalog:manage"), service=service)
     if request.method == "POST" and form.is_valid():
         try:
             services.update_service(service, actor=actor(request), **form.cleaned_data)
@@ -99,7 +100,7 @@ def service_edit(request, service_id):
 @permission_required("catalog:read")
 def service_delete(request, service_id):
     service = get_object_or_404(Service.objects.select_related("owner_team"), pk=service_id)
-    require_manage(request, service.owner_team)
+    require_for_team(request, "catalog:manage", service.owner_team)
     try:
         services.delete_service(service, actor=actor(request))
     except ValidationError as exc:
@@ -113,7 +114,7 @@ def service_delete(request, service_id):
 @permission_required("catalog:read")
 def bia_save(request, service_id):
     service = _service_or_404(service_id)
-    require_manage(request, service.owner_team)
+    require_for_team(request, "catalog:manage", service.owner_team)
     form = BiaForm(request.POST, service=service)
     if form.is_valid():
         try:
@@ -131,7 +132,7 @@ def bia_save(request, service_id):
 @permission_required("catalog:read")
 def dependency_add(request, service_id):
     service = _service_or_404(service_id)
-    require_manage(request, service.owner_team)
+    require_for_team(request, "catalog:manage", service.owner_team)
     form = DependencyForm(request.POST, service=service)
     if form.is_valid():
         try:
@@ -149,7 +150,7 @@ def dependency_add(request, service_id):
 @permission_required("catalog:read")
 def dependency_remove(request, service_id, depends_on_id):
     service = get_object_or_404(Service.objects.select_related("owner_team"), pk=service_id)
-    require_manage(request, service.owner_team)
+    require_for_team(request, "catalog:manage", service.owner_team)
     depends_on = get_object_or_404(Service, pk=depends_on_id)
     if services.remove_dependency(service, depends_on, actor=actor(request)):
         messages.success(request, f"{service.name} no longer depends on {depends_on.name}.")

@@ -6,12 +6,12 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 
 from tocsin.core.form_errors import apply_errors
-from tocsin.core.view_access import permission_required
+from tocsin.core.view_access import actor, permission_required, require_for_team
+from tocsin.directory import services as directory_services
 from tocsin.directory.models import Region, Site
 
-from . import services
 from .forms import RegionForm, SiteForm
-from .views_common import actor, may_manage_sites, require_manage
+from .views_common import may_manage_sites
 
 
 @permission_required("catalog:read")
@@ -46,22 +46,22 @@ def _save(request, form, action, success):
 
 @permission_required("catalog:read")
 def site_create(request):
-    require_manage(request, None)
+    require_for_team(request, "catalog:manage", None)
     form = SiteForm(request.POST or None)
-    if _save(request, form, services.create_site, "The site is added."):
+    if _save(request, form, directory_services.create_site, "The site is added."):
         return redirect("catalog-sites")
     return _form_page(request, form, title="Add a site", back="catalog-sites")
 
 
 @permission_required("catalog:read")
 def site_edit(request, site_id):
-    require_manage(request, None)
+    require_for_team(request, "catalog:manage", None)
     site = get_object_or_404(Site, pk=site_id)
     initial = {name: getattr(site, name) for name in ("name", "kind", "address", "latitude", "longitude", "time_zone")}
     form = SiteForm(request.POST or None, initial={**initial, "region": site.region_id})
 
     def update(**fields):
-        return services.update_site(site, **fields)
+        return directory_services.update_site(site, **fields)
 
     if _save(request, form, update, "The site is saved."):
         return redirect("catalog-sites")
@@ -70,21 +70,21 @@ def site_edit(request, site_id):
 
 @permission_required("catalog:read")
 def region_create(request):
-    require_manage(request, None)
+    require_for_team(request, "catalog:manage", None)
     form = RegionForm(request.POST or None)
-    if _save(request, form, services.create_region, "The region is added."):
+    if _save(request, form, directory_services.create_region, "The region is added."):
         return redirect("catalog-sites")
     return _form_page(request, form, title="Add a region", back="catalog-sites")
 
 
 @permission_required("catalog:read")
 def region_edit(request, region_id):
-    require_manage(request, None)
+    require_for_team(request, "catalog:manage", None)
     region = get_object_or_404(Region, pk=region_id)
     form = RegionForm(request.POST or None, initial={"name": region.name, "description": region.description})
 
     def update(**fields):
-        return services.update_region(region, **fields)
+        return directory_services.update_region(region, **fields)
 
     if _save(request, form, update, "The region is saved."):
         return redirect("catalog-sites")

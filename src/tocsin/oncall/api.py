@@ -1,12 +1,8 @@
 """On-call JSON API: schedules, layers, overrides, swaps, who is on call and the timeline.
 Reads need `oncall:read`; writes need `oncall:manage` on the schedule's team (a schedule
 without a team needs global reach). A swap may also be asked, answered or withdrawn by the
-people it names.
-
-Who is on call reports, for each entry, the bounds of the current final shift. They come from
-the timeline around `at`: first [at - 1 day, at + 1 day]; where a shift reaches that window's
-edge, [at - 8 days, at + 8 days] (a weekly shift fits), then [at - 31 days, at + 31 days].
-A bound still beyond that is null."""
+people it names (swap_rules). Who is on call reports, for each entry, the bounds of the current
+final shift, as selectors.current_shifts finds them (null: beyond 31 days)."""
 
 from datetime import timedelta
 
@@ -17,15 +13,14 @@ from django.utils import timezone
 from ninja import Router, Status
 from ninja.pagination import paginate
 
-from tocsin.core import audit
 from tocsin.core.api_auth import check
 from tocsin.core.models import Team
 from tocsin.core.schemas import ObjectId
+from tocsin.core.view_access import actor
 from tocsin.directory.models import OrgRole, Person
 
-from . import selectors, services, timeline
+from . import selectors, services, swap_rules
 from .api_calendar import router as calendar_router
-from .loading import load_plans
 from .models import Layer, Override, Participant, Schedule, ShiftSwap
 from .schemas import (
     InstantQuery,
@@ -51,12 +46,7 @@ from .schemas import (
 router = Router(tags=["oncall"])
 router.add_router("", calendar_router)
 SOURCE = "api"
-CURRENT_REACH = (timedelta(days=1), timedelta(days=8), timedelta(days=31))
 DEFAULT_TIMELINE = timedelta(days=7)
-
-
-def _actor(request):
-    return audit.Actor.of(request.principal)
 
 
 def _schedules():
@@ -118,7 +108,7 @@ def list_schedules(request):
 def create_schedule(request, payload: ScheduleIn):
     team = _team(payload.team)
     _manage(request, getattr(team, "pk", None))
-    schedule = services.create_schedule(actor=_actor(request), source=SOURCE, name=payload.name,
+    schedule = services.create_schedule(actor=actor(request), source=SOURCE, name=payload.name,
                                         time_zone=payload.time_zone, team=team, description=payload.description)
     return Status(201, _detail(schedule.pk))
 
@@ -145,7 +135,7 @@ def update_schedule(request, schedule_id: ObjectId, payload: SchedulePatch):
     if "team" in changes:
         changes["team"] = _team(changes["team"])
         _manage(request, getattr(changes["team"], "pk", None), schedule)  # and may take it there
-    services.update_schedule(schedule, actor=_actor(request), source=SOURCE, **changes)
+    services.update_schedule(schedule, actor=actor(request), source=SOURCE, **changes)
     return _detail(schedule.pk)
 
 
@@ -153,7 +143,7 @@ def update_schedule(request, schedule_id: ObjectId, payload: SchedulePatch):
 def delete_schedule(request, schedule_id: ObjectId):
     schedule = get_object_or_404(Schedule, pk=schedule_id)
     _manage(request, schedule.team_id, schedule)
-    services.delete_schedule(schedule, actor=_actor(request), source=SOURCE)
+    services.delete_schedule(schedule, actor=actor(request), source=SOURCE)
     return Status(204, None)
 
 
@@ -165,7 +155,7 @@ def add_layer(request, schedule_id: ObjectId, payload: LayerIn):
     schedule = get_object_or_404(Schedule, pk=schedule_id)
     _manage(request, schedule.team_id, schedule)
     fields = payload.dict(exclude={"participants", "handoff_time"})
-    layer = services.add_layer(schedule, actor=_actor(request), source=SOURCE, handoff_time=clock(payload.handoff_time),
+    layer = services.add_layer(schedule, actor=actor(request), source=SOURCE, handoff_time=clock(payload.handoff_time),
                                participants=_participants(payload.participants), **fields)
     return Status(201, _layer_out(layer.pk))
 
@@ -183,7 +173,7 @@ def update_layer(request, schedule_id: ObjectId, layer_id: ObjectId, payload: La
     fields.pop("participants", None)
     if "handoff_time" in fields:
         fields["handoff_time"] = clock(fields["handoff_time"])
-    services.update_layer(layer, actor=_actor(request), source=SOURCE, participants=participants, **fields)
+    services.update_layer(layer, actor=actor(request), source=SOURCE, participants=participants, **fields)
     return _layer_out(layer.pk)
 
 
@@ -191,7 +181,7 @@ def update_layer(request, schedule_id: ObjectId, layer_id: ObjectId, payload: La
 def remove_layer(request, schedule_id: ObjectId, layer_id: ObjectId):
     layer = _layer(schedule_id, layer_id)
     _manage(request, layer.schedule.team_id, layer.schedule)
-    services.remove_layer(layer, actor=_actor(request), source=SOURCE)
+    services.remove_layer(layer, actor=actor(request), source=SOURCE)
     return Status(204, None)
 
 
@@ -212,7 +202,7 @@ def add_override(request, schedule_id: ObjectId, payload: OverrideIn):
     _manage(request, schedule.team_id, schedule)
     person = _person(payload.person, "person")
     replaces = _person(payload.replaces, "replaces") if payload.replaces else None
-    override = services.add_override(schedule, actor=_actor(request), source=SOURCE, person=person, replaces=replaces,
+    override = services.add_override(schedule, actor=actor(request), source=SOURCE, person=person, replaces=replaces,
                                      starts_at=payload.starts_at, ends_at=payload.ends_at, reason=payload.reason)
     return Status(201, Override.objects.select_related("person", "replaces").get(pk=override.pk))
 
@@ -221,7 +211,7 @@ def add_override(request, schedule_id: ObjectId, payload: OverrideIn):
 def remove_override(request, schedule_id: ObjectId, override_id: ObjectId):
     override = get_object_or_404(Override.objects.select_related("schedule"), pk=override_id, schedule_id=schedule_id)
     _manage(request, override.schedule.team_id, override.schedule)
-    services.remove_override(override, actor=_actor(request), source=SOURCE)
+    services.remove_override(override, actor=actor(request), source=SOURCE)
     return Status(204, None)
 
 
@@ -260,64 +250,46 @@ def request_swap(request, schedule_id: ObjectId, payload: SwapIn):
     counterpart = _person(payload.counterpart, "counterpart")
     _self_or_manager(request, requester, schedule)
     swap = services.request_swap(
-        schedule, actor=_actor(request), source=SOURCE, requester=requester, counterpart=counterpart,
+        schedule, actor=actor(request), source=SOURCE, requester=requester, counterpart=counterpart,
         starts_at=payload.starts_at, ends_at=payload.ends_at, return_starts_at=payload.return_starts_at,
         return_ends_at=payload.return_ends_at, note=payload.note)
     return Status(201, _swaps().get(pk=swap.pk))
 
 
-def _answer(request, swap_id, decide, person_of):
+def _answer(request, swap_id, action, decide):
     check(request, "oncall:read")
     swap = get_object_or_404(_swaps(), pk=swap_id)
-    _self_or_manager(request, person_of(swap), swap.schedule)
-    decide(swap, actor=_actor(request), source=SOURCE)
+    if not swap_rules.may_answer(request.principal, swap, action):
+        _manage(request, swap.schedule.team_id, swap.schedule)  # the audited 403
+    decide(swap, actor=actor(request), source=SOURCE)
     return _swaps().get(pk=swap.pk)
 
 
 @router.post("/swaps/{swap_id}/accept", response=SwapOut, summary="The counterpart takes the shift")
 def accept_swap(request, swap_id: ObjectId):
-    return _answer(request, swap_id, services.accept_swap, lambda swap: swap.counterpart)
+    return _answer(request, swap_id, "accept", services.accept_swap)
 
 
 @router.post("/swaps/{swap_id}/decline", response=SwapOut)
 def decline_swap(request, swap_id: ObjectId):
-    return _answer(request, swap_id, services.decline_swap, lambda swap: swap.counterpart)
+    return _answer(request, swap_id, "decline", services.decline_swap)
 
 
-@router.post("/swaps/{swap_id}/cancel", response=SwapOut, summary="The requester withdraws the request")
+@router.post("/swaps/{swap_id}/cancel", response=SwapOut,
+             summary="The requester, or whoever asked for the swap, withdraws it")
 def cancel_swap(request, swap_id: ObjectId):
-    return _answer(request, swap_id, services.cancel_swap, lambda swap: swap.requester)
+    return _answer(request, swap_id, "cancel", services.cancel_swap)
 
 
 # --- who is on call and the timeline ----------------------------------------------------
 
 
-def _current(schedules, at):
-    """schedule id -> [(assignment, start or None, end or None)] at `at` (see the module docstring)."""
-    widest = CURRENT_REACH[-1]
-    plans, people = load_plans(schedules, at - widest, at + widest)
-    found = {}
-    for schedule_id, plan in plans.items():
-        now_on = timeline.oncall_at(plan, at, people)
-        bounds = {}
-        for reach in CURRENT_REACH if now_on else ():
-            shifts, _ = timeline.timeline(plan, at - reach, at + reach, people)
-            bounds = {s.assignment: (None if s.start <= at - reach else s.start, None if s.end >= at + reach else s.end)
-                      for s in shifts if s.start <= at < s.end}
-            if all(None not in bounds.get(a, (None,)) for a in now_on):
-                break
-        found[schedule_id] = [(a, *bounds.get(a, (None, None))) for a in now_on]
-    return found, {layer.id: layer.name for plan in plans.values() for layer in plan.layers}
-
-
 def _entries(current, layers):
-    assignments = [a for rows in current.values() for a, _, _ in rows]
-    people = Person.objects.in_bulk({a.person_id for a in assignments} | {a.delegated_from for a in assignments} - {None})
-    roles = OrgRole.objects.in_bulk({a.role_id for a in assignments if a.role_id})
+    """schedule id -> the API's entries, from selectors.current_shifts."""
     return {
-        schedule_id: [entry(people[a.person_id], a, start, end, layers=layers, role=roles.get(a.role_id),
-                            delegated_from=people.get(a.delegated_from)) for a, start, end in rows]
-        for schedule_id, rows in current.items()
+        schedule_id: [entry(o.person, o.assignment, o.start, o.end, layers=layers, role=o.role,
+                            delegated_from=o.delegated_from) for o in found]
+        for schedule_id, found in current.items()
     }
 
 
@@ -326,7 +298,7 @@ def oncall(request, schedule_id: ObjectId, at: InstantQuery = None):
     check(request, "oncall:read")
     when = instant(at, "at", default=timezone.now())
     schedule = get_object_or_404(Schedule, pk=schedule_id)
-    current, layers = _current(Schedule.objects.filter(pk=schedule.pk), when)
+    current, layers = selectors.current_shifts(Schedule.objects.filter(pk=schedule.pk), when)
     return _entries(current, layers).get(schedule.pk, [])
 
 
@@ -335,7 +307,7 @@ def oncall_everywhere(request, at: InstantQuery = None):
     check(request, "oncall:read")
     when = instant(at, "at", default=timezone.now())
     schedules = list(Schedule.objects.order_by("name", "pk"))
-    current, layers = _current(Schedule.objects.all(), when)
+    current, layers = selectors.current_shifts(Schedule.objects.all(), when)
     entries = _entries(current, layers)
     return [{"schedule": {"id": s.pk, "name": s.name, "slug": s.slug}, "oncall": entries.get(s.pk, [])}
             for s in schedules]

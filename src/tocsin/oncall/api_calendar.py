@@ -7,13 +7,13 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Status
 from ninja.pagination import paginate
 
-from tocsin.core import audit
 from tocsin.core.api_auth import check
-from tocsin.core.permissions import PermissionDeniedError, require
 from tocsin.core.schemas import MAX_ID, ObjectId, Schema
+from tocsin.core.view_access import actor
 from tocsin.directory.models import Person
 
 from . import feeds, services
+from .schemas import MAX_LEVEL
 from .models import CalendarFeed, Layer, Schedule
 
 router = Router(tags=["oncall"])
@@ -40,7 +40,7 @@ class FeedCreated(FeedOut):
 
 class CalendarImportIn(Schema):
     name: str = Field(min_length=1, max_length=120)
-    level: int | None = Field(default=None, ge=1, le=services.MAX_LEVEL)
+    level: int | None = Field(default=None, ge=1, le=MAX_LEVEL)
     layer_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="An imported layer to replace")
     calendar: str = Field(description="The RFC 5545 text, at most 1 MiB and 10,000 events")
 
@@ -59,15 +59,6 @@ class ImportedLayerOut(Schema):
         return sorted(set(layer.calendar_people.values()))
 
 
-def _actor(request):
-    return audit.Actor.of(request.principal)
-
-
-def _refuse(request, perm, team=None, target=""):
-    require(request.principal, perm, team, target=target)
-    raise PermissionDeniedError(perm)
-
-
 def _created(request, feed, secret):
     feed.url = feeds.address(feed, secret)  # on this response only; never stored
     return Status(201, feed)
@@ -78,7 +69,7 @@ def _created(request, feed, secret):
 def create_schedule_feed(request, schedule_id: ObjectId):
     check(request, "oncall:read")
     schedule = get_object_or_404(Schedule, pk=schedule_id)
-    feed, secret = services.create_feed(actor=_actor(request), created_by=request.principal.user, schedule=schedule)
+    feed, secret = services.create_feed(actor=actor(request), created_by=request.principal.user, schedule=schedule)
     return _created(request, feed, secret)
 
 
@@ -88,8 +79,8 @@ def create_person_feed(request, person_id: ObjectId):
     check(request, "oncall:read")
     person = get_object_or_404(Person, pk=person_id)
     if not feeds.may_create(request.principal, person=person):
-        _refuse(request, "oncall:manage", target=f"person:{person_id}")
-    feed, secret = services.create_feed(actor=_actor(request), created_by=request.principal.user, person=person)
+        feeds.refuse(request.principal, "oncall:manage", target=f"person:{person_id}")
+    feed, secret = services.create_feed(actor=actor(request), created_by=request.principal.user, person=person)
     return _created(request, feed, secret)
 
 
@@ -104,8 +95,9 @@ def list_feeds(request):
 def revoke_feed(request, feed_id: ObjectId):
     feed = get_object_or_404(CalendarFeed.objects.select_related("schedule", "person"), pk=feed_id)
     if not feeds.may_revoke(request.principal, feed):
-        _refuse(request, "oncall:manage", getattr(feed.schedule, "team_id", None), target=f"feed:{feed_id}")
-    services.revoke_feed(feed, actor=_actor(request))
+        feeds.refuse(request.principal, "oncall:manage", getattr(feed.schedule, "team_id", None),
+                     target=f"feed:{feed_id}")
+    services.revoke_feed(feed, actor=actor(request))
     return Status(204, None)
 
 
@@ -119,6 +111,6 @@ def import_calendar(request, schedule_id: ObjectId, payload: CalendarImportIn):
         layer = Layer.objects.filter(pk=payload.layer_id, schedule=schedule).first()
         if layer is None:
             raise ValidationError({"layer_id": f"Schedule {schedule_id} has no layer {payload.layer_id}."})
-    layer = services.import_calendar_layer(schedule, actor=_actor(request), source_text=payload.calendar,
+    layer = services.import_calendar_layer(schedule, actor=actor(request), source_text=payload.calendar,
                                            name=payload.name, level=payload.level, layer=layer, source=SOURCE)
     return Status(201, layer)

@@ -2,16 +2,19 @@
 recurrence) is a shift of the person it names. Recurrences without an end are expanded
 only inside the window asked for, which is never longer than the one-year horizon."""
 
+import threading
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 
 import icalendar
 import recurring_ical_events
 
+from .models import Layer
 from .wallclock import to_utc
 
 HORIZON = timedelta(days=366)
 EDGE = timedelta(days=1)
+CACHED = 256
 
 
 def event_key(event):
@@ -29,9 +32,47 @@ def event_key(event):
     return str(event.get("SUMMARY", "")).strip().casefold()
 
 
-@lru_cache(maxsize=256)
-def _parsed(layer_id, version, source):
-    return icalendar.Calendar.from_ical(source)
+class _Parses:
+    """Parsed calendars by (layer id, updated_at). Every change of a calendar layer moves its
+    updated_at, so a key never names two texts; the text (up to 1 MiB) is read from the
+    database only on a miss, never with the layer rows every who-is-on-call loads."""
+
+    def __init__(self):
+        self._items = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, layer_id, version):
+        key = (layer_id, version)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        row = Layer.objects.filter(pk=layer_id).values_list("calendar", "updated_at").first()
+        if row is None:
+            return None  # deleted since its row was read: no shifts
+        source, stored = row
+        calendar = icalendar.Calendar.from_ical(source) if source else None
+        # Changed since its row was read: the newer text serves this read only, uncached, as
+        # caching it under the old version would give a stale key the wrong text.
+        if stored == version:
+            with self._lock:
+                self._items[key] = calendar
+                while len(self._items) > CACHED:
+                    self._items.popitem(last=False)
+        return calendar
+
+    def forget(self, layer_id):
+        with self._lock:
+            for key in [key for key in self._items if key[0] == layer_id]:
+                del self._items[key]
+
+
+_parses = _Parses()
+
+
+def forget(layer_id):
+    """Drops this process's parses of a layer at once; other processes move on by updated_at."""
+    _parses.forget(layer_id)
 
 
 def _instant(value, tz):
@@ -66,11 +107,11 @@ def occurrences(calendar, start, end, tz):
 
 
 def pieces(layer, start, end, tz):
-    """The layer's shifts overlapping [start, end) as sorted (start, end, person id)."""
-    if not layer.calendar:
+    """The shifts of `layer` (a row with pk, updated_at and calendar_people) overlapping
+    [start, end) as sorted (start, end, person id)."""
+    calendar = _parses.get(layer.pk, layer.updated_at)
+    if calendar is None:
         return ()
-    version = layer.updated_at.isoformat() if layer.updated_at else ""
-    calendar = _parsed(layer.pk, version, layer.calendar)
     people = layer.calendar_people or {}
     result = []
     for begin, finish, event in occurrences(calendar, start, end, tz):

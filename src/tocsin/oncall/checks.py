@@ -38,8 +38,7 @@ def vacancy_findings():
     # Only schedules that could have a vacancy: a deactivated participant or a role slot.
     suspects = (Participant.objects.filter(Q(person__is_active=False) | Q(role__isnull=False))
                 .values_list("layer__schedule_id", flat=True).distinct())
-    findings = []
-    for schedule in Schedule.objects.filter(pk__in=suspects).order_by("name"):
-        for problem in selectors.vacancies(schedule):
-            findings.append(Finding("warning", f"schedule '{schedule.name}' has a vacancy: {problem}"))
-    return findings
+    vacant = selectors.vacancies_by_schedule(Schedule.objects.filter(pk__in=suspects))
+    return [Finding("warning", f"schedule '{schedule.name}' has a vacancy: {problem}")
+            for schedule in Schedule.objects.filter(pk__in=list(vacant)).order_by("name")
+            for problem in vacant[schedule.pk]]

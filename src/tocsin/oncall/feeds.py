@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from tocsin.core.permissions import ALL_TEAMS, can, teams_for
+from tocsin.core.permissions import ALL_TEAMS, PermissionDeniedError, can, require, teams_for
 
 from .models import CalendarFeed
 
@@ -73,6 +73,13 @@ def may_create(principal, *, schedule=None, person=None):
     if user is not None and person.user_id is not None and person.user_id == user.pk and can(principal, "oncall:read"):
         return True
     return manages_person(principal, person)
+
+
+def refuse(principal, perm, team=None, *, target):
+    """The 403 (the page or the API's JSON) for a feed or person out of reach; when `principal`
+    lacks `perm` altogether, `require` also audits the refusal."""
+    require(principal, perm, team, target=target)
+    raise PermissionDeniedError(perm)  # holds it, but not over this feed or person
 
 
 def may_revoke(principal, feed):

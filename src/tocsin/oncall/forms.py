@@ -9,22 +9,38 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 
 from tocsin.core.models import Team
-from tocsin.directory.models import OrgRole, Person
+from tocsin.core.schemas import MAX_ID
 from tocsin.core.timezones import zone
+from tocsin.directory.models import OrgRole, Person
 
 from .models import Layer
 from .rotation import DAY_NAMES
+from .schemas import MAX_LEVEL
 from .wallclock import to_utc
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 ROLE_PREFIX = "role:"
-_NAME_WITH_ID = re.compile(r"^(?P<name>.*?)\s*#(?P<id>\d+)$")
+_NAME_WITH_ID = re.compile(r"^(?P<name>.*?)\s*#(?P<id>[0-9]+)$")
+_OBJECT_ID = re.compile(r"[0-9]{1,18}")
+# 200 participants of at most "Role: " or a 200-character name with " #id", one per line.
+MAX_PARTICIPANT_TEXT = 50_000
+MAX_RESTRICTION_TEXT = 4_000  # 50 windows such as "Mon-Fri 09:00-17:00"
 _DAY_INDEX = {name.lower(): i for i, name in enumerate(DAY_NAMES)}
 _FULL_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WINDOW_LINE = re.compile(r"^(?P<days>.+?)\s+(?P<start>\d{1,2}:\d{2})\s*[-–]\s*(?P<end>\d{1,2}:\d{2})$")
 
 
 # --- names of people and roles ---------------------------------------------------------
+
+def object_id(text):
+    """`text` as a database id, or None. Only ASCII digits count ("²".isdigit() is true, yet int()
+    refuses it), and only as many as the database's bigint holds (a longer one overflows SQLite,
+    and int() refuses 4,300 digits and more)."""
+    if not isinstance(text, str) or not _OBJECT_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
 
 def person_label(person, duplicated=frozenset()):
     """How a person is written in a form: their name, with '#id' when another has the same name."""
@@ -44,10 +60,12 @@ def resolve_names(lines, *, roles=True):
             continue
         match = _NAME_WITH_ID.match(text)
         if match:
-            wanted.append(("person", match["name"], int(match["id"]), text))
+            ident = object_id(match["id"])
+            # An id no row can have names nobody; it is reported with the other unknown lines.
+            wanted.append(("person", match["name"], ident, text) if ident else ("nobody", text, None, text))
         else:
             wanted.append(("any", text, None, text))
-    names = {name for _, name, _, _ in wanted}
+    names = {name for kind, name, _, _ in wanted if kind != "nobody"}
     ids = {ident for _, _, ident, _ in wanted if ident}
     people = {}
     for person in Person.objects.filter(name__in=names) | Person.objects.filter(pk__in=ids):
@@ -56,6 +74,9 @@ def resolve_names(lines, *, roles=True):
     role_rows = {r.name: r for r in OrgRole.objects.filter(name__in=names)} if roles else {}
     found, unknown, problems = [], [], []
     for kind, name, ident, text in wanted:
+        if kind == "nobody":
+            unknown.append(text)
+            continue
         if ident is not None:
             person = by_id.get(ident)
             if person is None or person.name != name:
@@ -212,7 +233,7 @@ class ScheduleForm(forms.Form):
     time_zone = forms.CharField(max_length=64, initial="UTC", label="Time zone",
                                 help_text="An IANA zone such as Europe/Berlin; handoffs keep local time across DST.",
                                 widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off"}))
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, teams, team_required, **kwargs):
         super().__init__(*args, **kwargs)
@@ -229,7 +250,7 @@ class ScheduleForm(forms.Form):
 
 class LayerForm(forms.Form):
     name = forms.CharField(max_length=120)
-    level = forms.IntegerField(min_value=1, max_value=1000, required=False,
+    level = forms.IntegerField(min_value=1, max_value=MAX_LEVEL, required=False,
                                help_text="Higher levels override lower ones; empty: above the others.")
     rotation = forms.ChoiceField(choices=[c for c in Layer.ROTATIONS if c[0] != Layer.CALENDAR],
                                  initial=Layer.WEEKLY)
@@ -244,11 +265,11 @@ class LayerForm(forms.Form):
     shift_size = forms.IntegerField(min_value=1, max_value=200, initial=1, label="Shift size",
                                     help_text="How many participants are on call at once")
     participants = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=MAX_PARTICIPANT_TEXT, widget=forms.Textarea(attrs={"rows": 5}),
         help_text="One per line, in rotation order: a person's name, or 'Role: ' and an organisational role.",
     )
     restrictions = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=MAX_RESTRICTION_TEXT, required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional, one window per line, such as 'Mon-Fri 09:00-17:00' or 'Sat,Sun 00:00-00:00'.",
     )
 

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db.models import Q
 
-from tocsin.directory.models import Delegation, OrgRole, Person, RoleHolding
+from tocsin.directory.models import Delegation, RoleHolding
 
-from . import timeline
+from . import selectors, timeline
 from .loading import load_plans
 from .models import Layer, Schedule
 
@@ -140,9 +140,7 @@ def render(name, found, layer_names, now):
     """The calendar text of [Entry] `found`, called `name`. Written directly rather than through
     icalendar's object model, which took about 1 ms an event: a year of shifts must stay well
     under 200 ms. The tests read every feed back with icalendar."""
-    ids = {e.assignment.person_id for e in found} | {e.assignment.delegated_from for e in found} - {None}
-    people = Person.objects.in_bulk(ids)
-    roles = OrgRole.objects.in_bulk({e.assignment.role_id for e in found if e.assignment.role_id})
+    people, roles = selectors.people_and_roles(e.assignment for e in found)
     host = _host()
     stamp = _utc(now)
     lines = ["BEGIN:VCALENDAR", f"PRODID:{PRODID}", "VERSION:2.0", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",

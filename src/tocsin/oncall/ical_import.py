@@ -1,5 +1,8 @@
 """Checks an uploaded RFC 5545 calendar for an imported layer: its structure line by line, the
-person every event names, and that its recurrences expand, saying precisely what is wrong."""
+person every event names, and that its recurrences expand, saying precisely what is wrong.
+An ATTENDEE address is matched only against login e-mails, never against contact methods:
+contact values are need-to-know (contacts:reveal, audited), and an import must not let a
+schedule manager test whether an address is someone's contact e-mail."""
 
 import re
 from collections import defaultdict
@@ -15,8 +18,7 @@ from icalendar.parser import Contentline
 
 from tocsin.core.crypto import blind_index
 from tocsin.core.models import User
-from tocsin.directory.models import ContactMethod, Person
-from tocsin.directory.values import EMAIL_KINDS, index_for
+from tocsin.directory.models import Person
 
 from .calendar_layers import EDGE, HORIZON, event_key, occurrences
 from .wallclock import to_utc
@@ -147,16 +149,11 @@ def _chunks(items):
 
 
 def match_people(keys):
-    """key -> the ids of the active people it names: "mailto:" keys by the blind index of a
-    contact e-mail or a login's e-mail, other keys by the exact name, ignoring case."""
+    """key -> the ids of the active people it names: "mailto:" keys by the blind index of the
+    e-mail of the person's login, other keys by the exact name, ignoring case."""
     found = defaultdict(set)
     addresses = {key[len("mailto:"):] for key in keys if key.startswith("mailto:")}
     for part in _chunks(addresses):
-        contact = {index_for("email", address): address for address in part}
-        rows = ContactMethod.objects.filter(kind__in=EMAIL_KINDS, value_index__in=list(contact),
-                                            person__is_active=True).values_list("value_index", "person_id")
-        for digest, person_id in rows:
-            found["mailto:" + contact[digest]].add(person_id)
         login = {blind_index(address, "email"): address for address in part}
         rows = User.objects.filter(email_index__in=list(login), person__is_active=True).values_list(
             "email_index", "person__pk")

@@ -86,8 +86,9 @@ def load_people(start, end, person_ids=(), role_ids=()):
     return People(active, dict(holdings), dict(delegations))
 
 
+# Not `calendar`: its text (up to 1 MiB) is read by calendar_layers only when its parse is not cached.
 LAYER_COLUMNS = ("pk", "schedule_id", "level", "name", "rotation", "length", "unit", "handoff_time", "start_date",
-                 "end_date", "shift_size", "restrictions", "updated_at", "calendar", "calendar_people")
+                 "end_date", "shift_size", "restrictions", "updated_at", "calendar_people")
 
 
 def compile_layer(layer, slots, tz, start, end):

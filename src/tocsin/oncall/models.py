@@ -10,6 +10,12 @@ from simple_history.models import HistoricalRecords
 from tocsin.core.models import Team
 from tocsin.directory.models import OrgRole, Person, exactly_one_of
 
+# Re-exported: Django registers a model when the app's models module imports it, and callers
+# write `from .models import Announcement`; it has a file of its own only to keep this one small.
+from .models_announcements import Announcement  # noqa: F401
+
+__all__ = ["Announcement", "CalendarFeed", "Layer", "Override", "Participant", "Schedule", "ShiftSwap"]
+
 RESERVED_SLUGS = frozenset({"people", "new", "feeds", "swaps"})
 
 
@@ -172,4 +178,3 @@ class CalendarFeed(models.Model):
         constraints = [
             models.CheckConstraint(condition=exactly_one_of("schedule", "person"), name="feed_schedule_or_person")
         ]
-from .models_announcements import *  # noqa

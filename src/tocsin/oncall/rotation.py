@@ -16,10 +16,12 @@ DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 _DAY = timedelta(days=1)
 
 
-def _clock(value, where):
+def parse_clock(value, where=""):
+    """"HH:MM" (00:00 to 23:59) as a time of day, or a ValidationError saying `where` it was."""
     match = _CLOCK.match(value) if isinstance(value, str) else None
     if not match:
-        raise ValidationError(f"{where}: '{value}' is not a time of day as HH:MM.", code="restrictions")
+        prefix = f"{where}: " if where else ""
+        raise ValidationError(f"{prefix}'{str(value)[:20]}' is not a time of day as HH:MM.", code="clock")
     return time(int(match[1]), int(match[2]))
 
 
@@ -40,7 +42,8 @@ class Window:
         days = raw.get("days", list(range(7)))
         if not isinstance(days, list) or not days or any(type(d) is not int or not 0 <= d <= 6 for d in days):
             raise ValidationError(f"{where}.days must list weekdays 0 (Monday) to 6 (Sunday).", code="restrictions")
-        return cls(frozenset(days), _clock(raw.get("start"), f"{where}.start"), _clock(raw.get("end"), f"{where}.end"))
+        start, end = parse_clock(raw.get("start"), f"{where}.start"), parse_clock(raw.get("end"), f"{where}.end")
+        return cls(frozenset(days), start, end)
 
     def as_dict(self):
         return {"days": sorted(self.days), "start": self.start.strftime("%H:%M"), "end": self.end.strftime("%H:%M")}

@@ -1,19 +1,20 @@
 """Shapes of on-call resources on the JSON API, and the strict reading of instants it is given."""
 
-import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from ninja import Field, Query
 from pydantic import AfterValidator, model_validator
 
-from tocsin.core.schemas import MAX_ID, Schema
+from tocsin.core.schemas import MAX_ID, Patch, Schema
+
+from .rotation import parse_clock
+from .services import MAX_LEVEL
 
 EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 # Rotation dates far from these would overflow Python's datetime range once converted to UTC.
 LayerDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(8999, 12, 31))]
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 def _checked(value: datetime, field: str) -> datetime:
@@ -60,11 +61,11 @@ InstantQuery = Annotated[str | None, Query(None, description="ISO 8601 with its 
 
 
 def clock(value: str | None, field="handoff_time"):
-    """"HH:MM" as a time of day."""
-    match = _CLOCK.match(value) if isinstance(value, str) else None
-    if not match:
-        raise ValidationError({field: f"'{value}' is not a time of day as HH:MM."})
-    return time(int(match[1]), int(match[2]))
+    """"HH:MM" as a time of day, with the error under `field`."""
+    try:
+        return parse_clock(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages[0]}) from None
 
 
 # --- shared pieces ------------------------------------------------------------
@@ -102,7 +103,8 @@ class ParticipantOut(Schema):
 
 class LayerIn(Schema):
     name: str = Field(min_length=1, max_length=120)
-    level: int | None = Field(default=None, ge=0, le=32767, description="Higher levels win; next free by default")
+    level: int | None = Field(default=None, ge=1, le=MAX_LEVEL,
+                              description="Higher levels win; next free by default")
     rotation: Literal["daily", "weekly", "custom"] = "weekly"
     length: int = Field(default=1, ge=1, le=32767, description="Custom rotations: the shift length in units")
     unit: Literal["hours", "days"] = "days"
@@ -115,11 +117,13 @@ class LayerIn(Schema):
     participants: list[ParticipantIn] = Field(min_length=1, max_length=200)
 
 
-class LayerPatch(Schema):
-    """A partial update: omit a field to keep it."""
+class LayerPatch(Patch):
+    """A partial update: omit a field to keep it; only end_date may be null (no end)."""
+
+    _nullable = ("end_date",)
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    level: int | None = Field(default=None, ge=0, le=32767)
+    level: int | None = Field(default=None, ge=1, le=MAX_LEVEL)
     rotation: Literal["daily", "weekly", "custom"] | None = None
     length: int | None = Field(default=None, ge=1, le=32767)
     unit: Literal["hours", "days"] | None = None
@@ -129,13 +133,6 @@ class LayerPatch(Schema):
     shift_size: int | None = Field(default=None, ge=1, le=200)
     restrictions: list[dict] | None = Field(default=None, max_length=50)
     participants: list[ParticipantIn] | None = Field(default=None, max_length=200)
-
-    @model_validator(mode="after")
-    def _no_nulls(self):
-        bad = [name for name in self.model_fields_set if getattr(self, name) is None and name != "end_date"]
-        if bad:
-            raise ValueError(f"{', '.join(sorted(bad))} cannot be null; leave the field out to keep it")
-        return self
 
 
 class LayerOut(Schema):
@@ -173,18 +170,13 @@ class ScheduleIn(Schema):
     description: str = Field(default="", max_length=2000)
 
 
-class SchedulePatch(Schema):
+class SchedulePatch(Patch):
+    _nullable = ("team",)
+
     name: str | None = Field(default=None, min_length=1, max_length=120)
     time_zone: str | None = Field(default=None, max_length=64)
     team: str | None = Field(default=None, max_length=120, description="Team slug; null for none")
     description: str | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _no_nulls(self):
-        bad = [name for name in self.model_fields_set if getattr(self, name) is None and name != "team"]
-        if bad:
-            raise ValueError(f"{', '.join(sorted(bad))} cannot be null; leave the field out to keep it")
-        return self
 
 
 class ScheduleOut(Schema):

@@ -5,11 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from tocsin.directory.models import OrgRole, Person
-
 from . import selectors, timeline
-from .loading import load_plans
-from .models import Schedule
 from .wallclock import local, to_utc
 
 MARGIN = timedelta(days=14)
@@ -122,27 +118,29 @@ def describe(entry, layer_names):
     return provenance(entry.assignment, layer_names=layer_names, people=people, roles=roles)
 
 
-def build(schedule, days, tz):
-    """The grid for `days`: one row per layer (its own shifts alone, no overrides), one for
-    the overrides, and the final row with its gaps. Shifts are computed with a margin on
-    both sides so that a shift crossing the edge keeps its true start and end (the override
-    and swap forms are prefilled with them)."""
-    start, end = days[0].start - MARGIN, days[-1].end + MARGIN
-    plans, people = load_plans(Schedule.objects.filter(pk=schedule.pk), start, end)
-    plan = plans[schedule.pk]
+def window(days):
+    """The instants the grid of `days` computes shifts for: the days and a margin on both sides,
+    so that a shift crossing the edge keeps its true start and end (the override and swap
+    forms are prefilled with them)."""
+    return days[0].start - MARGIN, days[-1].end + MARGIN
+
+
+def build(schedule, days, tz, plan, people):
+    """The grid for `days`, from the schedule's `plan` and `people` loaded for at least
+    window(days): one row per layer (its own shifts alone, no overrides), one for the
+    overrides, and the final row with its gaps."""
+    start, end = window(days)
     layer_names = {layer.id: layer.name for layer in plan.layers}
     per_layer = []
     for layer in plan.layers:
         alone = timeline.Plan(plan.schedule_id, plan.tz, [layer], [])
         per_layer.append((layer, timeline.timeline(alone, start, end, people)[0]))
     overrides = [o for o in plan.overrides if o.start < end and o.end > start]
-    final, gaps = selectors.final_shifts(schedule, start, end)
-
-    ids = {s.person_id for _, found in per_layer for s in found}
-    ids |= {s.assignment.delegated_from for _, found in per_layer for s in found} - {None}
-    ids |= {o.person_id for o in overrides} | {o.replaces_id for o in overrides} - {None}
-    persons = Person.objects.in_bulk(ids)
-    roles = OrgRole.objects.in_bulk({s.assignment.role_id for _, found in per_layer for s in found} - {None})
+    shifts, gaps = timeline.timeline(plan, start, end, people)
+    persons, roles = selectors.people_and_roles(
+        [s.assignment for _, found in per_layer for s in found] + [s.assignment for s in shifts],
+        person_ids={o.person_id for o in overrides} | {o.replaces_id for o in overrides})
+    final = selectors.describe(schedule, shifts, persons, roles)
 
     rows = []
     for layer, found in per_layer:

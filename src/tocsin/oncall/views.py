@@ -1,20 +1,17 @@
-"""Shared pieces of the schedule pages: the acting user, finding a schedule, and who may change it."""
+"""Shared pieces of the schedule pages: finding a schedule, who may change it, and reading the
+grid's links (a shift's person and bounds) into the override and swap forms."""
 
 from datetime import datetime
 
 from django.shortcuts import get_object_or_404, render
 from django.utils.dateparse import parse_datetime
 
-from tocsin.core import audit
-from tocsin.core.models import Team
-from tocsin.core.permissions import ALL_TEAMS, can, require, teams_for
+from tocsin.core.permissions import can
 from tocsin.core.view_access import principal
+from tocsin.directory.models import Person
 
+from .forms import local_input, object_id
 from .models import Schedule
-
-
-def actor(request):
-    return audit.Actor.of(principal(request))
 
 
 def schedule_or_404(slug):
@@ -24,21 +21,6 @@ def schedule_or_404(slug):
 def may_manage(request, schedule):
     """Schedules without a team are changed only by those whose reach covers every team."""
     return can(principal(request), "oncall:manage", schedule.team_id)
-
-
-def require_manage(request, team):
-    """403 (audited, the friendly page) unless the user may change schedules of `team`."""
-    require(principal(request), "oncall:manage", team, target=request.path[:200])
-
-
-def manageable_teams(request):
-    reach = teams_for(principal(request), "oncall:manage")
-    teams = Team.objects.order_by("name")
-    return teams if reach == ALL_TEAMS else teams.filter(pk__in=reach)
-
-
-def reaches_every_team(request):
-    return teams_for(principal(request), "oncall:manage") == ALL_TEAMS
 
 
 def bad_request(request, detail):
@@ -53,3 +35,15 @@ def instant_param(request, name):
     except ValueError:
         return None
     return value if isinstance(value, datetime) and value.tzinfo is not None else None
+
+
+def prefill(request, tz):
+    """What a grid link carries (`person`, `start`, `end`): the active person it names or None,
+    and the shift's bounds as initial form values in `tz`. Anything malformed is ignored."""
+    ident = object_id(request.GET.get("person", ""))
+    person = Person.objects.filter(pk=ident, is_active=True).first() if ident else None
+    start, end = instant_param(request, "start"), instant_param(request, "end")
+    times = {}
+    if start and end and end > start:
+        times = {"starts_at": local_input(start, tz), "ends_at": local_input(end, tz)}
+    return person, times

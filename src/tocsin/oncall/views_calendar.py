@@ -11,13 +11,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from tocsin.core import audit
 from tocsin.core.form_errors import apply_errors
-from tocsin.core.permissions import PermissionDeniedError, require
-from tocsin.core.view_access import permission_required, principal
+from tocsin.core.view_access import actor, permission_required, principal, require_for_team
 from tocsin.directory.models import Person
 
 from . import feeds, ical_export, ical_import, services
+from .schemas import MAX_LEVEL
 from .models import CalendarFeed, Layer, Schedule
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -63,12 +62,6 @@ class FeedForm(forms.Form):
         self.fields["target"].choices = choices
 
 
-def _refuse(request, perm, team=None):
-    """The 403 page, with the refusal audited."""
-    require(principal(request), perm, team, target=request.path[:200])
-    raise PermissionDeniedError(perm)  # holds it, but not over this feed or person
-
-
 def _own_person(user):
     return Person.objects.filter(user=user, is_active=True).first()
 
@@ -86,9 +79,9 @@ def feed_list(request):
         if schedule is None and person is None:
             raise Http404("No such schedule.")
         if schedule is None and not feeds.may_create(who, person=person):
-            _refuse(request, "oncall:manage")
+            feeds.refuse(who, "oncall:manage", target=request.path[:200])
         try:
-            feed, secret = services.create_feed(actor=audit.Actor.of(who), created_by=request.user,
+            feed, secret = services.create_feed(actor=actor(request), created_by=request.user,
                                                 schedule=schedule, person=None if schedule else person)
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -106,8 +99,8 @@ def feed_revoke(request, feed_id):
     feed = get_object_or_404(CalendarFeed.objects.select_related("schedule", "person"), pk=feed_id)
     who = principal(request)
     if not feeds.may_revoke(who, feed):
-        _refuse(request, "oncall:manage", getattr(feed.schedule, "team_id", None))
-    services.revoke_feed(feed, actor=audit.Actor.of(who))
+        feeds.refuse(who, "oncall:manage", getattr(feed.schedule, "team_id", None), target=request.path[:200])
+    services.revoke_feed(feed, actor=actor(request))
     messages.success(request, f"Feed {feed.token_prefix}… is revoked; its address no longer works.")
     return redirect("oncall-feeds")
 
@@ -117,7 +110,7 @@ def feed_revoke(request, feed_id):
 
 class CalendarImportForm(forms.Form):
     name = forms.CharField(max_length=120, initial="Imported calendar")
-    level = forms.IntegerField(required=False, min_value=1, max_value=services.MAX_LEVEL,
+    level = forms.IntegerField(required=False, min_value=1, max_value=MAX_LEVEL,
                                help_text="Higher levels override lower ones; empty: on top, or the layer's own")
     layer = forms.ModelChoiceField(queryset=Layer.objects.none(), required=False, empty_label="A new layer",
                                    label="Replace")
@@ -145,21 +138,17 @@ class CalendarImportForm(forms.Form):
         return data
 
 
-def _manage(request, schedule):
-    require(principal(request), "oncall:manage", schedule.team_id, target=request.path[:200])
-
-
 @never_cache
 @login_required
 def calendar_import(request, schedule_slug):
     schedule = get_object_or_404(Schedule, slug=schedule_slug)
-    _manage(request, schedule)
+    require_for_team(request, "oncall:manage", schedule.team_id)
     form = CalendarImportForm(request.POST or None, request.FILES or None, schedule=schedule)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             layer = services.import_calendar_layer(
-                schedule, actor=audit.Actor.of(principal(request)), source_text=data["calendar"],
+                schedule, actor=actor(request), source_text=data["calendar"],
                 name=data["name"], level=data["level"], layer=data["layer"],
             )
         except ValidationError as exc:

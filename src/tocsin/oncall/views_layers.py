@@ -7,14 +7,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tocsin.core.form_errors import apply_errors
-from tocsin.core.view_access import permission_required
-from tocsin.directory.models import OrgRole, Person
 from tocsin.core.timezones import zone
+from tocsin.core.view_access import actor, permission_required, require_for_team
+from tocsin.directory.models import OrgRole, Person
 
 from . import services
 from .forms import LayerForm
 from .models import Layer
-from .views import actor, require_manage, schedule_or_404
+from .views import schedule_or_404
 from .wallclock import local
 
 SUGGESTIONS = 200  # names offered under the participants box; typing any other name works too
@@ -35,7 +35,7 @@ def _render(request, schedule, form, layer=None):
 @permission_required("oncall:read")
 def layer_create(request, slug):
     schedule = schedule_or_404(slug)
-    require_manage(request, schedule.team)
+    require_for_team(request, "oncall:manage", schedule.team)
     today = local(timezone.now(), zone(schedule.time_zone)).date()
     form = LayerForm(request.POST or None, initial={"start_date": today})
     if request.method == "POST" and form.is_valid():
@@ -56,11 +56,11 @@ def _layer_or_404(schedule, layer_id):
 @permission_required("oncall:read")
 def layer_edit(request, slug, layer_id):
     schedule = schedule_or_404(slug)
-    require_manage(request, schedule.team)
+    require_for_team(request, "oncall:manage", schedule.team)
     layer = _layer_or_404(schedule, layer_id)
     if layer.rotation == Layer.CALENDAR:
         messages.info(request, "An imported calendar layer changes by importing the calendar again.")
-        return redirect(f"/oncall/{schedule.slug}/import/")
+        return redirect("oncall-calendar-import", schedule_slug=schedule.slug)
     form = LayerForm(request.POST or None, initial=LayerForm.initial_for(layer))
     if request.method == "POST" and form.is_valid():
         changes = form.changes()
@@ -78,7 +78,7 @@ def layer_edit(request, slug, layer_id):
 @permission_required("oncall:read")
 def layer_remove(request, slug, layer_id):
     schedule = schedule_or_404(slug)
-    require_manage(request, schedule.team)
+    require_for_team(request, "oncall:manage", schedule.team)
     layer = _layer_or_404(schedule, layer_id)
     services.remove_layer(layer, actor=actor(request))
     messages.success(request, f"Layer {layer.name} is removed.")

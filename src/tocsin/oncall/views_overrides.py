@@ -11,14 +11,14 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from tocsin.core.form_errors import apply_errors
-from tocsin.core.view_access import permission_required
-from tocsin.directory.models import Person
 from tocsin.core.timezones import zone
+from tocsin.core.view_access import actor, permission_required, require_for_team
+from tocsin.directory.models import Person
 
 from . import services
-from .forms import OverrideForm, local_input, person_label
+from .forms import OverrideForm, person_label
 from .models import Override
-from .views import actor, instant_param, require_manage, schedule_or_404
+from .views import prefill, schedule_or_404
 from .wallclock import local
 
 SUGGESTIONS = 200
@@ -41,15 +41,10 @@ def week_of(schedule, instant):
     return reverse("oncall-schedule", args=[schedule.slug]) + "?" + urlencode({"start": day.isoformat()})
 
 
-def _prefill(request, schedule, tz):
-    initial = {}
-    raw = request.GET.get("person", "")
-    person = Person.objects.filter(pk=int(raw), is_active=True).first() if raw.isdigit() else None
+def _prefill(request, tz):
+    person, initial = prefill(request, tz)
     if person is not None:
         initial["replaces"] = person_label(person, _duplicated(person))
-    start, end = instant_param(request, "start"), instant_param(request, "end")
-    if start and end and end > start:
-        initial.update(starts_at=local_input(start, tz), ends_at=local_input(end, tz))
     return initial
 
 
@@ -61,9 +56,9 @@ def _duplicated(person):
 @permission_required("oncall:read")
 def override_create(request, slug):
     schedule = schedule_or_404(slug)
-    require_manage(request, schedule.team)
+    require_for_team(request, "oncall:manage", schedule.team)
     tz = zone(schedule.time_zone)
-    form = OverrideForm(request.POST or None, tz=tz, initial=_prefill(request, schedule, tz))
+    form = OverrideForm(request.POST or None, tz=tz, initial=_prefill(request, tz))
     if request.method == "POST" and form.is_valid():
         try:
             override = services.add_override(schedule, actor=actor(request), **form.cleaned_data)
@@ -81,7 +76,7 @@ def override_create(request, slug):
 @permission_required("oncall:read")
 def override_remove(request, slug, override_id):
     schedule = schedule_or_404(slug)
-    require_manage(request, schedule.team)
+    require_for_team(request, "oncall:manage", schedule.team)
     override = get_object_or_404(Override.objects.select_related("person"), pk=override_id, schedule=schedule)
     services.remove_override(override, actor=actor(request))
     messages.success(request, f"The override for {override.person.name} is removed.")

@@ -6,12 +6,12 @@ from datetime import date, timedelta
 from django.shortcuts import render
 from django.utils import timezone
 
+from tocsin.core.timezones import zone
 from tocsin.core.view_access import permission_required
 from tocsin.directory.models import Person
-from tocsin.core.timezones import zone
 
-from . import selectors, timeline_view
-from .models import Schedule, ShiftSwap
+from . import selectors, timeline, timeline_view
+from .models import ShiftSwap
 from .rotation import parse_restrictions
 from .views import bad_request, may_manage, schedule_or_404
 from .wallclock import local
@@ -36,6 +36,25 @@ def _layers(schedule):
     return layers
 
 
+def _plans(schedule, days, now):
+    """The plan and People for the grid and for now and the next 14 days, loaded once when one
+    window covers both; a grid far from today is loaded apart, since an imported calendar is
+    expanded at most a year from a window's start."""
+    start, end = timeline_view.window(days)
+    ahead = now + selectors.GAP_LOOKAHEAD
+    if max(end, ahead) - min(start, now) < selectors.MAX_WINDOW:
+        both = selectors.plan_of(schedule, min(start, now), max(end, ahead))
+        return both, both
+    return selectors.plan_of(schedule, start, end), selectors.plan_of(schedule, now, ahead)
+
+
+def _now(schedule, plan, people, now, layer_names):
+    """Who is on call now, with why, and the gaps in the next 14 days."""
+    entries = selectors.oncall_in_plan(schedule, plan, people, now)
+    _, gaps = timeline.timeline(plan, now, now + selectors.GAP_LOOKAHEAD, people)
+    return [(entry, timeline_view.describe(entry, layer_names)) for entry in entries], gaps
+
+
 @permission_required("oncall:read")
 def schedule_page(request, slug):
     schedule = schedule_or_404(slug)
@@ -52,10 +71,11 @@ def schedule_page(request, slug):
     if not date(1971, 1, 1) <= anchor <= date(9998, 1, 1):
         return bad_request(request, "start: the date is out of range.")
     first, count, before, after = _window(view, anchor)
-    grid = timeline_view.build(schedule, timeline_view.days_from(first, count, tz), tz)
+    days = timeline_view.days_from(first, count, tz)
+    (plan, people), (plan_now, people_now) = _plans(schedule, days, now)
+    grid = timeline_view.build(schedule, days, tz, plan, people)
     layers = _layers(schedule)
-    layer_names = {layer.pk: layer.name for layer in layers}
-    on_call = [(entry, timeline_view.describe(entry, layer_names)) for entry in selectors.oncall_at(schedule, now)]
+    on_call, gaps = _now(schedule, plan_now, people_now, now, {layer.pk: layer.name for layer in layers})
     can_manage = may_manage(request, schedule)
     me = Person.objects.filter(user_id=request.user.pk).values_list("pk", flat=True).first()
     context = {
@@ -63,7 +83,7 @@ def schedule_page(request, slug):
         "first": first, "last": first + timedelta(days=count - 1), "before": before, "after": after,
         "today": local(now, tz).date(), "layers": layers, "on_call": on_call,
         "vacancies": selectors.vacancies(schedule, now),
-        "gaps": selectors.gaps_ahead(Schedule.objects.filter(pk=schedule.pk), now).get(schedule.pk, []),
+        "gaps": gaps,
         "overrides": schedule.overrides.filter(ends_at__gt=now).select_related("person", "replaces", "swap"),
         "swaps_done": ShiftSwap.objects.filter(schedule=schedule, status=ShiftSwap.ACCEPTED)
         .select_related("requester", "counterpart", "decided_by").order_by("-decided_at", "-pk")[:20],

@@ -1,25 +1,20 @@
 """The list of schedules with who is on call now, and creating, editing and deleting a schedule."""
 
-from functools import lru_cache
-from zoneinfo import available_timezones
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from tocsin.core.form_errors import apply_errors
-from tocsin.core.view_access import permission_required
+from tocsin.core.timezones import zone_names
+from tocsin.core.view_access import actor, permission_required, reaches_every_team, require_for_team, teams_in_reach
 
 from . import selectors, services
 from .forms import ScheduleForm
 from .models import Schedule
-from .views import actor, manageable_teams, reaches_every_team, require_manage, schedule_or_404
+from .views import schedule_or_404
 
-
-@lru_cache(maxsize=1)
-def zone_names():
-    return sorted(available_timezones() | {"UTC"})
+MANAGE = "oncall:manage"
 
 
 @permission_required("oncall:read")
@@ -38,7 +33,7 @@ def schedule_list(request):
         "rows": [{"schedule": s, "now": current.get(s.pk, []), "gaps": gaps.get(s.pk, []),
                   "vacancies": len(vacant.get(s.pk, ()))} for s in rows],
         "everywhere": sorted(everywhere.values(), key=lambda item: (item[0].name, item[0].pk)),
-        "can_create": manageable_teams(request).exists() or reaches_every_team(request),
+        "can_create": teams_in_reach(request, MANAGE).exists() or reaches_every_team(request, MANAGE),
     }
     return render(request, "oncall/schedules.html", context)
 
@@ -48,8 +43,8 @@ def _form(request, schedule=None):
     if schedule is not None:
         initial = {"name": schedule.name, "team": schedule.team_id, "time_zone": schedule.time_zone,
                    "description": schedule.description}
-    return ScheduleForm(request.POST or None, initial=initial, teams=manageable_teams(request),
-                        team_required=not reaches_every_team(request))
+    return ScheduleForm(request.POST or None, initial=initial, teams=teams_in_reach(request, MANAGE),
+                        team_required=not reaches_every_team(request, MANAGE))
 
 
 def _render_form(request, form, schedule=None):
@@ -59,12 +54,12 @@ def _render_form(request, form, schedule=None):
 
 @permission_required("oncall:read")
 def schedule_create(request):
-    if not reaches_every_team(request) and not manageable_teams(request).exists():
-        require_manage(request, None)
+    if not reaches_every_team(request, MANAGE) and not teams_in_reach(request, MANAGE).exists():
+        require_for_team(request, MANAGE, None)
     form = _form(request)
     if request.method == "POST" and form.is_valid():
         team = form.cleaned_data["team"]
-        require_manage(request, team)
+        require_for_team(request, MANAGE, team)
         try:
             schedule = services.create_schedule(actor=actor(request), **form.cleaned_data)
         except ValidationError as exc:
@@ -78,10 +73,10 @@ def schedule_create(request):
 @permission_required("oncall:read")
 def schedule_edit(request, slug):
     schedule = schedule_or_404(slug)
-    require_manage(request, schedule.team)
+    require_for_team(request, MANAGE, schedule.team)
     form = _form(request, schedule)
     if request.method == "POST" and form.is_valid():
-        require_manage(request, form.cleaned_data["team"])
+        require_for_team(request, MANAGE, form.cleaned_data["team"])
         try:
             services.update_schedule(schedule, actor=actor(request), **form.cleaned_data)
         except ValidationError as exc:
@@ -95,7 +90,7 @@ def schedule_edit(request, slug):
 @permission_required("oncall:read")
 def schedule_delete(request, slug):
     schedule = schedule_or_404(slug)
-    require_manage(request, schedule.team)
+    require_for_team(request, MANAGE, schedule.team)
     if request.method == "POST":
         services.delete_schedule(schedule, actor=actor(request))
         messages.success(request, f"Schedule {schedule.name} is deleted.")

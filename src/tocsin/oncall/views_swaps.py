@@ -10,24 +10,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tocsin.core.form_errors import apply_errors
-from tocsin.core.permissions import can
-from tocsin.core.view_access import permission_required, principal
-from tocsin.directory.models import Person
 from tocsin.core.timezones import zone
+from tocsin.core.view_access import actor, permission_required, principal, require_for_team
+from tocsin.directory.models import Person
 
-from . import selectors, services
-from .forms import SwapForm, local_input, person_label
+from . import selectors, services, swap_rules
+from .forms import SwapForm, person_label
 from .models import ShiftSwap
-from .views import actor, instant_param, require_manage, schedule_or_404
+from .views import prefill, schedule_or_404
 from .views_overrides import suggested_people, week_of
 from .wallclock import local, to_utc
 
 RETURN_WINDOW = timedelta(days=28)
 ACTIONS = {"accept": services.accept_swap, "decline": services.decline_swap, "cancel": services.cancel_swap}
-
-
-def _manages(request, schedule):
-    return can(principal(request), "oncall:manage", schedule.team_id)
 
 
 def _return_choices(schedule, tz, requester=None):
@@ -41,15 +36,11 @@ def _return_choices(schedule, tz, requester=None):
 
 
 def _prefill(request, tz):
-    initial = {}
-    raw = request.GET.get("person", "")
-    person = Person.objects.filter(pk=int(raw), is_active=True).first() if raw.isdigit() else None
+    """The shift the grid link names, offered by its person or else by the signed-in user's."""
+    person, initial = prefill(request, tz)
     person = person or Person.objects.filter(user_id=request.user.pk, is_active=True).first()
     if person is not None:
         initial["requester"] = person_label(person)
-    start, end = instant_param(request, "start"), instant_param(request, "end")
-    if start and end and end > start:
-        initial.update(starts_at=local_input(start, tz), ends_at=local_input(end, tz))
     return initial, person
 
 
@@ -63,7 +54,7 @@ def swap_offer(request, slug):
     if request.method == "POST" and form.is_valid():
         requester = form.cleaned_data["requester"]
         if requester.user_id != request.user.pk:
-            require_manage(request, schedule.team)  # only managers offer someone else's shift
+            require_for_team(request, "oncall:manage", schedule.team)  # only managers offer someone else's shift
         data = {k: form.cleaned_data[k] for k in ("requester", "counterpart", "starts_at", "ends_at",
                                                   "return_starts_at", "return_ends_at", "note")}
         try:
@@ -78,17 +69,8 @@ def swap_offer(request, slug):
     return render(request, "oncall/swap_form.html", context, status=400 if form.errors else 200)
 
 
-def _allowed(request, swap, manager_of):
-    """The answers this user may give: the counterpart accepts or declines, the requester
-    cancels, and a manager of the schedule's team may do any of them."""
-    manager = swap.schedule_id in manager_of
-    mine = request.user.pk
-    allowed = []
-    if manager or swap.counterpart.user_id == mine:
-        allowed += ["accept", "decline"]
-    if manager or swap.requester.user_id == mine or swap.requested_by_id == mine:
-        allowed.append("cancel")
-    return allowed
+def _allowed(who, swap):
+    return [action for action in swap_rules.ACTIONS if swap_rules.may_answer(who, swap, action)]
 
 
 @permission_required("oncall:read")
@@ -97,12 +79,8 @@ def swap_list(request):
                    .select_related("schedule", "requester", "counterpart", "requested_by").order_by("starts_at", "pk"))
     recent = (ShiftSwap.objects.exclude(status=ShiftSwap.PENDING)
               .select_related("schedule", "requester", "counterpart", "decided_by").order_by("-decided_at", "-pk")[:20])
-    schedules = {swap.schedule_id: swap.schedule for swap in pending}
-    manager_of = {sid for sid, schedule in schedules.items() if _manages(request, schedule)}
-    rows = []
-    for swap in pending:
-        tz = zone(swap.schedule.time_zone)
-        rows.append({"swap": swap, "actions": _allowed(request, swap, manager_of), "tz": tz})
+    who = principal(request)
+    rows = [{"swap": swap, "actions": _allowed(who, swap), "tz": zone(swap.schedule.time_zone)} for swap in pending]
     return render(request, "oncall/swaps.html", {"rows": rows, "recent": recent})
 
 
@@ -113,9 +91,8 @@ def swap_decide(request, swap_id, action):
                              pk=swap_id)
     if action not in ACTIONS:
         raise Http404(f"No swap action '{action[:20]}'.")
-    manager_of = {swap.schedule_id} if _manages(request, swap.schedule) else set()
-    if action not in _allowed(request, swap, manager_of):
-        require_manage(request, swap.schedule.team)
+    if not swap_rules.may_answer(principal(request), swap, action):
+        require_for_team(request, "oncall:manage", swap.schedule.team)  # the audited 403
     try:
         ACTIONS[action](swap, actor=actor(request))
     except ValidationError as exc:

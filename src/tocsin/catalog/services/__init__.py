@@ -4,9 +4,8 @@ transaction, takes the acting user explicitly and writes the audit log."""
 from .catalogue import create_service, delete_service, set_bia, update_service
 from .dependencies import add_dependency, remove_dependency
 from .legacy import approve_exception, request_exception
-from .sites import create_region, create_site, update_region, update_site
 
 __all__ = [
-    "add_dependency", "approve_exception", "create_region", "create_service", "create_site", "delete_service",
-    "remove_dependency", "request_exception", "set_bia", "update_region", "update_service", "update_site",
+    "add_dependency", "approve_exception", "create_service", "delete_service", "remove_dependency",
+    "request_exception", "set_bia", "update_service",
 ]

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from tocsin.core import audit
@@ -10,6 +11,7 @@ from ..durations import humanise, parse_minutes
 from ..impact import clean_impact
 from ..models import Service
 from ._fields import clean_name, free_slug, stamp
+from .dependencies import lock_graph
 
 _EDITABLE = {"name", "kind", "owner_team", "owner", "tier", "description", "sites"}
 
@@ -94,15 +96,28 @@ def _check_kind_change(service, kind):
 
 
 def delete_service(service, *, actor, source="ui"):
-    """Only a service nothing depends on may go: the recovery order would silently lose a step."""
+    """Only a service nothing depends on may go: the recovery order would silently lose a step.
+    The check runs under the graph lock, so no edge can be added between it and the delete; the
+    PROTECT on the edge is the last guard."""
+    with transaction.atomic():
+        lock_graph()
+        _refuse_if_needed(service)
+        audit.record(actor, "catalog.service.delete", service, summary={"name": service.name, "source": source})
+        stamp(service, actor, source)
+        try:
+            with transaction.atomic():
+                service.delete()
+        except ProtectedError as exc:
+            _refuse_if_needed(service)
+            kinds = sorted({obj._meta.verbose_name for obj in exc.protected_objects})
+            raise ValidationError({"service": f"{service.name} is still referenced by: {', '.join(kinds)}."}) from None
+
+
+def _refuse_if_needed(service):
     needed_by = list(service.dependent_edges.select_related("service").order_by("service__name")[:5])
     if needed_by:
         names = ", ".join(edge.service.name for edge in needed_by)
         raise ValidationError({"service": f"{service.name} is needed by {names}; remove those dependencies first."})
-    with transaction.atomic():
-        audit.record(actor, "catalog.service.delete", service, summary={"name": service.name, "source": source})
-        stamp(service, actor, source)
-        service.delete()
 
 
 def set_bia(service, *, actor, source="ui", rto=None, rpo=None, mtpd=None, data_sensitivity=None, impact=None):

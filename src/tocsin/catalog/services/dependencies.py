@@ -9,12 +9,13 @@ from ..graph import DependencyGraph
 from ..models import Dependency, Service
 from ._fields import stamp
 
-_GRAPH_LOCK_ID = 0x70C5_CA7A  # advisory lock id that serialises edge additions on PostgreSQL
+_GRAPH_LOCK_ID = 0x70C5_CA7A  # advisory lock id that serialises graph changes on PostgreSQL
 
 
-def _lock_graph():
-    # Two edges added at once could each be acyclic alone and close a cycle together.
-    # On SQLite every transaction begins IMMEDIATE, which already serialises writers.
+def lock_graph():
+    """Serialise changes of the graph until the transaction ends: two edges added at once could each be
+    acyclic alone and close a cycle together, and an edge added while its service is deleted would vanish.
+    On SQLite every transaction begins IMMEDIATE, which already serialises writers."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GRAPH_LOCK_ID])
@@ -33,7 +34,9 @@ def add_dependency(service, depends_on, *, actor, source="ui", note=""):
     if len(note) > 200:
         raise ValidationError({"note": "Keep the note under 200 characters."})
     with transaction.atomic():
-        _lock_graph()
+        lock_graph()
+        if Service.objects.filter(pk__in=[service.pk, depends_on.pk]).count() != 2:
+            raise ValidationError({"depends_on": "One of the two services was deleted meanwhile."})
         if Dependency.objects.filter(service=service, depends_on=depends_on).exists():
             raise ValidationError({"depends_on": f"{service.name} already depends on {depends_on.name}."})
         cycle = DependencyGraph.load().cycle_if_added(service.pk, depends_on.pk)

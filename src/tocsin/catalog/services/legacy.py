@@ -47,20 +47,26 @@ def request_exception(service, *, actor, requested_by, summary, reason, review_o
 
 
 def approve_exception(exception, *, principal, actor, source="ui"):
-    """Only a holder of catalog:approve who did not ask for the exception may approve it."""
+    """Only a holder of catalog:approve who did not ask for the exception may approve it. The row is
+    locked and its status read again inside the transaction, so two approvers cannot both succeed."""
     if not can(principal, "catalog:approve"):
         raise PermissionDeniedError("catalog:approve")
-    if exception.status != LegacyException.PENDING:
-        raise ValidationError({"status": "This exception is approved already."})
-    if exception.requested_by_id == principal.user.pk:
-        raise ValidationError({"approved_by": "Four eyes: the person who requested an exception cannot approve it."})
     with transaction.atomic():
-        exception.status = LegacyException.APPROVED
-        exception.approved_by = principal.user
-        exception.approved_at = timezone.now()
-        stamp(exception, actor, source)
-        exception.save()
-        audit.record(actor, "catalog.exception.approve", exception, summary={
-            "service": exception.service_id, "requested_by": exception.requested_by_id,
+        current = LegacyException.objects.select_for_update().filter(pk=exception.pk).first()
+        if current is None:
+            raise ValidationError({"status": "This exception no longer exists."})
+        if current.status != LegacyException.PENDING:
+            raise ValidationError({"status": "This exception is approved already."})
+        if current.requested_by_id == principal.user.pk:
+            raise ValidationError({"approved_by": "Four eyes: the person who requested an exception cannot approve it."})
+        current.status = LegacyException.APPROVED
+        current.approved_by = principal.user
+        current.approved_at = timezone.now()
+        stamp(current, actor, source)
+        current.save()
+        audit.record(actor, "catalog.exception.approve", current, summary={
+            "service": current.service_id, "requested_by": current.requested_by_id,
         })
+    # The caller's instance shows what was stored.
+    exception.status, exception.approved_by, exception.approved_at = current.status, current.approved_by, current.approved_at
     return exception

@@ -14,10 +14,12 @@ from .people import (
     withdraw_consent,
 )
 from .roles import assign_holder, create_role, delegate, end_delegation, end_holding
+from .sites import create_region, create_site, update_region, update_site
 
 __all__ = [
     "add_external_id", "add_method", "approve_grant", "assign_holder", "confirm_details", "create_person",
     "create_role", "deactivate_person", "decide_grant", "delegate", "deny_grant", "end_delegation", "end_holding",
     "mark_verified", "reactivate_person", "record_consent", "remove_method", "request_grant", "restore_method", "revoke_grant",
     "update_method", "update_person", "withdraw_consent",
+    "create_region", "create_site", "update_region", "update_site",
 ]

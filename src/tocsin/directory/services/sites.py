@@ -1,19 +1,46 @@
 """Use cases for regions and sites: where offices, data centres and cloud regions are."""
 
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import slugify
 
 from tocsin.core import audit
-from tocsin.directory.models import Region, Site
+from tocsin.core.timezones import zone
 
-from ._fields import clean_name, free_slug
+from ..models import Region, Site
 
 _SITE_FIELDS = {"name", "region", "kind", "address", "latitude", "longitude", "time_zone"}
 _REGION_FIELDS = {"name", "description"}
 _BOUNDS = {"latitude": 90, "longitude": 180}
+
+
+def _refuse_unknown(fields, allowed):
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: "Unknown field." for name in unknown})
+
+
+def _name_and_slug(model, name, noun, exclude_pk=None):
+    """A trimmed name of 1 to 120 characters whose slug (or name, ignoring case) no other row has."""
+    name = name.strip() if isinstance(name, str) else ""
+    if not name or len(name) > 120:
+        raise ValidationError({"name": f"A {noun} name of 1 to 120 characters is required."})
+    slug = slugify(name)[:120]
+    if not slug:
+        raise ValidationError({"name": f"A {noun} name needs at least one letter or digit."})
+    others = model.objects.exclude(pk=exclude_pk) if exclude_pk else model.objects.all()
+    if others.filter(slug=slug).exists() or others.filter(name__iexact=name).exists():
+        raise ValidationError({"name": f"A {noun} named '{name}' exists already."})
+    return name, slug
+
+
+def _text(value, field, limit):
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise ValidationError({field: f"Keep the {field} under {limit:,} characters."})
+    return value
 
 
 def _coordinate(value, field):
@@ -29,32 +56,19 @@ def _coordinate(value, field):
     return number.quantize(Decimal("0.00001"))
 
 
-def check_time_zone(name):
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValidationError({"time_zone": f"Unknown time zone '{str(name)[:64]}'; use a name such as Europe/Berlin."}) from None
-    return name
-
-
 def _clean_site(fields, site=None):
-    unknown = set(fields) - _SITE_FIELDS
-    if unknown:
-        raise ValidationError({name: "Unknown field." for name in unknown})
+    _refuse_unknown(fields, _SITE_FIELDS)
     if "name" in fields:
-        fields["name"], fields["slug"] = clean_name(fields["name"], "site")
-        free_slug(Site, fields["name"], fields["slug"], "site", exclude_pk=getattr(site, "pk", None))
+        fields["name"], fields["slug"] = _name_and_slug(Site, fields["name"], "site", getattr(site, "pk", None))
     if "kind" in fields and fields["kind"] not in dict(Site.KINDS):
         raise ValidationError({"kind": f"Unknown site kind '{str(fields['kind'])[:30]}'; use office, data-centre or cloud-region."})
     for field in ("latitude", "longitude"):
         if field in fields:
             fields[field] = _coordinate(fields[field], field)
     if "time_zone" in fields:
-        check_time_zone(fields["time_zone"])
+        zone(fields["time_zone"], field="time_zone")
     if "address" in fields:
-        fields["address"] = (fields["address"] or "").strip()
-        if len(fields["address"]) > 1000:
-            raise ValidationError({"address": "Keep the address under 1,000 characters."})
+        fields["address"] = _text(fields["address"], "address", 1000)
     return fields
 
 
@@ -69,7 +83,7 @@ def create_site(*, actor, **fields):
     fields = _clean_site({"name": fields.get("name", ""), **fields})
     with transaction.atomic():
         site = Site.objects.create(**fields)
-        audit.record(actor, "catalog.site.create", site, summary=_site_state(site))
+        audit.record(actor, "directory.site.create", site, summary=_site_state(site))
     return site
 
 
@@ -82,21 +96,16 @@ def update_site(site, *, actor, **fields):
         site.save()
         summary = audit.changes(before, _site_state(site))
         if summary:
-            audit.record(actor, "catalog.site.update", site, summary=summary)
+            audit.record(actor, "directory.site.update", site, summary=summary)
     return site
 
 
 def _clean_region(fields, region=None):
-    unknown = set(fields) - _REGION_FIELDS
-    if unknown:
-        raise ValidationError({name: "Unknown field." for name in unknown})
+    _refuse_unknown(fields, _REGION_FIELDS)
     if "name" in fields:
-        fields["name"], fields["slug"] = clean_name(fields["name"], "region")
-        free_slug(Region, fields["name"], fields["slug"], "region", exclude_pk=getattr(region, "pk", None))
+        fields["name"], fields["slug"] = _name_and_slug(Region, fields["name"], "region", getattr(region, "pk", None))
     if "description" in fields:
-        fields["description"] = (fields["description"] or "").strip()
-        if len(fields["description"]) > 2000:
-            raise ValidationError({"description": "Keep the description under 2,000 characters."})
+        fields["description"] = _text(fields["description"], "description", 2000)
     return fields
 
 
@@ -104,7 +113,7 @@ def create_region(*, actor, **fields):
     fields = _clean_region({"name": fields.get("name", ""), **fields})
     with transaction.atomic():
         region = Region.objects.create(**fields)
-        audit.record(actor, "catalog.region.create", region, summary={"name": region.name})
+        audit.record(actor, "directory.region.create", region, summary={"name": region.name})
     return region
 
 
@@ -117,5 +126,5 @@ def update_region(region, *, actor, **fields):
         region.save()
         summary = audit.changes(before, {"name": region.name, "description": region.description})
         if summary:
-            audit.record(actor, "catalog.region.update", region, summary=summary)
+            audit.record(actor, "directory.region.update", region, summary=summary)
     return region
