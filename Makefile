@@ -3,6 +3,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/tocsin
+# Test processes (pytest-xdist): one per core; 0 runs everything in this process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test test-sqlite test-postgres install clean
 
@@ -25,10 +27,10 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory test-postgres
 
 test-sqlite: $(STAMP)
-	TOCSIN_DATABASE_URL=sqlite:///./var/test.db $(BIN)/python -m pytest
+	TOCSIN_DATABASE_URL=sqlite:///./var/test.db $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test-postgres: $(STAMP)
-	TOCSIN_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -m "not e2e"
+	TOCSIN_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not e2e"
 
 clean:
 	rm -rf $(VENV) var tocsin.db tocsin.db-wal tocsin.db-shm
