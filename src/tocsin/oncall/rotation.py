@@ -145,6 +145,22 @@ class Rotation:
             return None
         return self.index_at(instant, wall)
 
+    def openings(self, start, end):
+        """The UTC intervals of the restriction windows around [start, end), sorted by start."""
+        found = []
+        day = local(start, self.tz).date() - _DAY
+        last = local(end, self.tz).date()
+        while day <= last:
+            for index, window in enumerate(self.windows):
+                if day.weekday() in window.days:
+                    interval = self._openings.get((index, day))
+                    if interval is None:
+                        interval = self._openings[index, day] = window.occurrence(day, self.tz)
+                    found.append(interval)
+            day += _DAY
+        found.sort()
+        return found
+
     def boundaries(self, start, end):
         """Every instant in (start, end) where this rotation's answer may change."""
         lower = max(start, self.starts)

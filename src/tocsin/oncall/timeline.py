@@ -79,17 +79,7 @@ class CompiledLayer:
         """The assignments this layer gives at `instant`: None where it has no shift."""
         if self.rotation is not None:
             k = self.rotation.on_duty(instant, wall, fold)
-            if k is None:
-                return None
-            taken = []
-            for position in self.rotation.positions(k):
-                kind, ident = self.slots[position]
-                if kind == "person":
-                    if people.is_active(ident):
-                        taken.append(self._mine[ident])
-                else:
-                    taken.extend(Assignment(pid, layer_id=self.id, role_id=ident) for pid in people.holders(ident, instant))
-            return taken
+            return None if k is None else self.holding(k, instant, people)
         # Calendar pieces are sorted by start; only those starting in the last `longest` can cover.
         index = bisect_right(self._starts, instant)
         earliest = instant - self._longest
@@ -103,6 +93,18 @@ class CompiledLayer:
                 taken.append(Assignment(pid, layer_id=self.id))
         taken.sort(key=lambda a: a.person_id)
         return taken if taken else None
+
+    def holding(self, k, instant, people):
+        """The assignments of rotation shift k at `instant` (role slots resolve then)."""
+        taken = []
+        for position in self.rotation.positions(k):
+            kind, ident = self.slots[position]
+            if kind == "person":
+                if people.is_active(ident):
+                    taken.append(self._mine[ident])
+            else:
+                taken.extend(Assignment(pid, layer_id=self.id, role_id=ident) for pid in people.holders(ident, instant))
+        return taken
 
     @property
     def has_roles(self):
@@ -210,14 +212,37 @@ class _LayerCursor:
         self.next = 0
         self.valid_until = None  # nothing computed yet
         self.answer = None
+        self.k = None
+        self.w = 0
+        self.openings = layer.rotation.openings(start, end) if layer.rotation is not None and layer.rotation.windows \
+            else None
 
     def at(self, instant, people):
+        """Instants must come in increasing order."""
         if self.valid_until is None or instant >= self.valid_until:
             while self.next < len(self.points) and self.points[self.next] <= instant:
                 self.next += 1
             self.valid_until = self.points[self.next] if self.next < len(self.points) else _FOREVER
-            self.answer = self.layer.people_at(instant, people)
+            rotation = self.layer.rotation
+            self.answer = (self._walk(rotation, instant, people) if rotation is not None
+                           else self.layer.people_at(instant, people))
         return self.answer
+
+    def _walk(self, rotation, instant, people):
+        """What people_at would answer, found by stepping forward through the shifts and the
+        restriction windows rather than reading the clock at every boundary."""
+        if instant < rotation.starts or (rotation.ends is not None and instant >= rotation.ends):
+            return None
+        if self.k is None:
+            self.k = rotation.index_at(instant)
+        while rotation.boundary(self.k + 1) <= instant:
+            self.k += 1
+        if self.openings is not None:
+            while self.w < len(self.openings) and self.openings[self.w][1] <= instant:
+                self.w += 1
+            if self.w == len(self.openings) or self.openings[self.w][0] > instant:
+                return None
+        return self.layer.holding(self.k, instant, people)
 
 
 def change_points(plan, start, end, people):
