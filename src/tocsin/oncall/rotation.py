@@ -5,7 +5,7 @@ time across DST and a shift spanning a change is an hour shorter or longer in re
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 
@@ -193,7 +193,3 @@ def step_of(rotation, length, unit):
     if rotation == "weekly":
         return timedelta(weeks=1)
     return timedelta(hours=length) if unit == "hours" else timedelta(days=length)
-
-
-def first_handoff(start_date: date, handoff: time, tz):
-    return to_utc(datetime.combine(start_date, handoff), tz)

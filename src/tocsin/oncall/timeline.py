@@ -60,6 +60,22 @@ class Gap:
     end: datetime
 
 
+def _covering(items, starts, longest, instant, interval):
+    """The items whose [start, end) holds `instant`, from `items` sorted by start: only those
+    that started within the longest duration before it can, so bisect and walk back."""
+    found = []
+    index = bisect_right(starts, instant)
+    earliest = instant - longest
+    while index > 0:
+        index -= 1
+        begin, finish = interval(items[index])
+        if begin < earliest:
+            break
+        if finish > instant:
+            found.append(items[index])
+    return found
+
+
 @dataclass
 class CompiledLayer:
     id: int
@@ -80,18 +96,9 @@ class CompiledLayer:
         if self.rotation is not None:
             k = self.rotation.on_duty(instant, wall, fold)
             return None if k is None else self.holding(k, instant, people)
-        # Calendar pieces are sorted by start; only those starting in the last `longest` can cover.
-        index = bisect_right(self._starts, instant)
-        earliest = instant - self._longest
-        taken = []
-        while index > 0:
-            index -= 1
-            begin, end, pid = self.pieces[index]
-            if begin < earliest:
-                break
-            if end > instant and people.is_active(pid):
-                taken.append(Assignment(pid, layer_id=self.id))
-        taken.sort(key=lambda a: a.person_id)
+        covering = _covering(self.pieces, self._starts, self._longest, instant, lambda piece: piece[:2])
+        taken = sorted((Assignment(pid, layer_id=self.id) for _, _, pid in covering if people.is_active(pid)),
+                       key=lambda a: a.person_id)
         return taken if taken else None
 
     def holding(self, k, instant, people):
@@ -150,16 +157,8 @@ class Plan:
         self._longest_override = max((o.end - o.start for o in self.overrides), default=timedelta(0))
 
     def _overrides_at(self, instant):
-        found = []
-        index = bisect_right(self._override_starts, instant)
-        earliest = instant - self._longest_override
-        while index > 0:
-            index -= 1
-            override = self.overrides[index]
-            if override.start < earliest:
-                break
-            if override.end > instant:
-                found.append(override)
+        found = _covering(self.overrides, self._override_starts, self._longest_override, instant,
+                          lambda o: (o.start, o.end))
         found.sort(key=lambda o: (o.start, o.id))
         return found
 
@@ -245,7 +244,11 @@ class _LayerCursor:
         return self.layer.holding(self.k, instant, people)
 
 
-def change_points(plan, start, end, people):
+def _role_ids(plan):
+    return {ident for layer in plan.layers for kind, ident in layer.slots if kind == "role"}
+
+
+def change_points(plan, start, end, people, directory_points=None):
     """Every instant in (start, end) where the answer may change."""
     points = set()
     for layer in plan.layers:
@@ -253,8 +256,9 @@ def change_points(plan, start, end, people):
     for override in plan.overrides:
         if override.start < end and override.end > start:
             points.update((override.start, override.end))
-    role_ids = {ident for layer in plan.layers for kind, ident in layer.slots if kind == "role"}
-    points |= people.change_points(start, end, role_ids)
+    if directory_points is None:
+        directory_points = people.change_points(start, end, _role_ids(plan))
+    points |= directory_points
     return sorted(p for p in points if start < p < end)
 
 
@@ -264,8 +268,8 @@ def timeline(plan, start, end, people):
     shifts, gaps = [], []
     open_since = {}
     gap_since = None
-    edges = [start, *change_points(plan, start, end, people), end]
-    role_points = people.change_points(start, end, {i for layer in plan.layers for k, i in layer.slots if k == "role"})
+    role_points = people.change_points(start, end, _role_ids(plan))
+    edges = [start, *change_points(plan, start, end, people, role_points), end]
     cursors = [_LayerCursor(layer, start, end, role_points) for layer in plan.layers]
     previous = None
     for begin in edges[:-1]:
