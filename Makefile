@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory test-postgres
 
 test-sqlite: $(STAMP)
-	TOCSIN_DATABASE_URL=sqlite:///./var/test.db $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+	TOCSIN_DATABASE_URL=sqlite:///./var/test.db $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not own_postgres"
 
 test-postgres: $(STAMP)
 	TOCSIN_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not e2e"

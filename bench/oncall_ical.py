@@ -2,16 +2,14 @@
 from computed shifts and with the database loading, as the subscription URL does."""
 
 import argparse
-import logging
-import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, time as clock
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from in_process import start_django
+
 TARGET_MS = 200
 
 
@@ -21,21 +19,6 @@ def parse_args():
     parser.add_argument("--people", type=int, default=7, help="participants of the daily rotation (default 7)")
     parser.add_argument("--zone", default="Europe/Berlin", help="the schedule's time zone (default Europe/Berlin)")
     return parser.parse_args()
-
-
-def start_django(db_path, workdir):
-    # Settings read the environment once, so it is set before Django starts.
-    os.environ["TOCSIN_DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ["TOCSIN_AUDIT_ANCHOR_FILE"] = str(Path(workdir) / "audit.anchors")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    logging.getLogger("tocsin.access").setLevel(logging.WARNING)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed(people, zone):
@@ -65,7 +48,7 @@ def figures(label, samples, extra=""):
 def main():
     args = parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        start_django(Path(workdir) / "bench.db", workdir)
+        start_django(f"sqlite:///{Path(workdir) / 'bench.db'}", workdir)
         from django.db import connection
         from django.test import Client
         from django.test.utils import CaptureQueriesContext

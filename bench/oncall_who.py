@@ -3,7 +3,6 @@
 import argparse
 import cProfile
 import io
-import logging
 import os
 import pstats
 import random
@@ -15,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from in_process import start_django
+
 WARM_BUDGET_MS = 50
 SHIFTS_BUDGET_MS = 20
 ZONES = ["UTC", "Europe/Berlin", "America/Chicago", "Asia/Singapore", "America/New_York", "Australia/Sydney"]
@@ -30,21 +30,6 @@ def parse_args():
     parser.add_argument("--database-url", help="use this (empty) database instead of a temporary SQLite file")
     parser.add_argument("--profile", action="store_true", help="print where the warm run spends its time")
     return parser.parse_args()
-
-
-def start_django(url, workdir):
-    # Settings read the environment once, so it is set before Django starts.
-    os.environ["TOCSIN_DATABASE_URL"] = url
-    os.environ["TOCSIN_AUDIT_ANCHOR_FILE"] = str(Path(workdir) / "audit.anchors")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    logging.getLogger("tocsin.access").setLevel(logging.WARNING)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed(count):

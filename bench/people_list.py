@@ -1,8 +1,6 @@
 """Render time and query count of the people list (/directory/people/) over 10,000 people."""
 
 import argparse
-import logging
-import os
 import random
 import statistics
 import sys
@@ -10,7 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from in_process import start_django
+
 TARGET_P95_MS = 150
 
 
@@ -21,21 +20,6 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=7, help="random seed for the pages chosen (default 7)")
     parser.add_argument("--keep", metavar="PATH", help="write the database here and keep it, instead of a temporary file")
     return parser.parse_args()
-
-
-def start_django(db_path, workdir):
-    # Settings read the environment once, so it is set before Django starts.
-    os.environ["TOCSIN_DATABASE_URL"] = f"sqlite:///{db_path}"
-    os.environ["TOCSIN_AUDIT_ANCHOR_FILE"] = str(Path(workdir) / "audit.anchors")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    logging.getLogger("tocsin.access").setLevel(logging.WARNING)  # one line per render would drown the figures
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed(count):
@@ -118,7 +102,7 @@ def main():
         db_path = Path(args.keep).resolve() if args.keep else Path(workdir) / "bench.db"
         if db_path.exists():
             sys.exit(f"{db_path} exists; the bench starts from a fresh database")
-        start_django(db_path, workdir)
+        start_django(f"sqlite:///{db_path}", workdir)
         admin = seed(args.people)
         pages, timings, queries = measure(admin, args.renders, random.Random(args.seed))
     timings.sort()

@@ -102,6 +102,18 @@ def make_user(db):
 
 
 @pytest.fixture
+def person(db):
+    """A person in the directory: person("Ana", tags=[…], user=…)."""
+    from tocsin.core import audit
+    from tocsin.directory import services
+
+    def make(name, **fields):
+        return services.create_person(actor=audit.Actor.system("test"), source="cli", name=name, **fields)
+
+    return make
+
+
+@pytest.fixture
 def make_team(db):
     from tocsin.core import audit, services
 

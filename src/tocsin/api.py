@@ -11,6 +11,8 @@ from .core.api_auth import API_AUTH
 from .core.permissions import PermissionDeniedError
 from .directory.api import router as directory_router
 from .directory.api_sync import router as sync_router
+from .escalation.api import router as escalation_router
+from .incidents.api import router as incidents_router
 from .oncall.api import router as oncall_router
 
 api = NinjaAPI(
@@ -25,6 +27,8 @@ api.add_router("/directory", directory_router)
 api.add_router("/directory/sync", sync_router)
 api.add_router("/", catalog_router)
 api.add_router("/", oncall_router)
+api.add_router("/", incidents_router)
+api.add_router("/", escalation_router)
 
 
 @api.exception_handler(PermissionDeniedError)

@@ -5,6 +5,8 @@ import sys
 
 COMMANDS = {
     "serve": "serve",
+    "worker": "worker",
+    "escalation": "escalation",
     "createadmin": "createadmin",
     "token": "token",
     "audit": "audit",
@@ -24,7 +26,9 @@ COMMANDS = {
 USAGE = """usage: tocsin <command> [options]
 
 commands:
-  serve         migrate if needed, then serve HTTP (and the supervised background parts)
+  serve         migrate if needed, then serve HTTP and run the engine (--no-engine: HTTP only)
+  worker        run the engine alone (timers, escalations, periodic jobs)
+  escalation    check every escalation target (audit) and show policies
   createadmin   create an administrator account
   token         create, list or revoke API tokens
   audit         verify, anchor or export the audit log

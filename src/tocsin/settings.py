@@ -45,15 +45,17 @@ TOCSIN_DEMO_LOADERS = [
     "tocsin.directory.demo.load",
     "tocsin.catalog.demo.load",
     "tocsin.oncall.demo.load",
+    "tocsin.escalation.demo.load",
 ]
 TOCSIN_DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION").upper() or None
 TOCSIN_HR_SYNC_FILE = env("HR_SYNC_FILE")
 TOCSIN_HR_SYNC_MINUTES = int(env("HR_SYNC_MINUTES", "60"))
 TOCSIN_SUPERVISED_PARTS = [
     "tocsin.core.anchoring.AuditAnchorer",
-    "tocsin.directory.hr_sync.HrFileSync",
-    "tocsin.oncall.announcer.OncallAnnouncer",
+    "tocsin.engine.part.EnginePart",
 ]
+# An external dead-man switch pinged every minute while the engine runs (empty: none).
+TOCSIN_WATCHDOG_URL = env("WATCHDOG_URL")
 
 BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 _base_host = urlsplit(BASE_URL).hostname or "127.0.0.1"
@@ -74,9 +76,12 @@ INSTALLED_APPS = [
     "ninja",
     "simple_history",
     "tocsin.core",
+    "tocsin.engine",
     "tocsin.directory",
     "tocsin.catalog",
     "tocsin.oncall",
+    "tocsin.incidents",
+    "tocsin.escalation",
     "tocsin.web",
 ]
 
@@ -121,7 +126,9 @@ TEMPLATES = [
 
 
 def database_settings(url):
-    config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    # Under ASGI every request runs in a thread of its own, so a persistent connection would outlive
+    # its request and pile up; connections close with their request. The engine keeps its own.
+    config = dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of failing.
         # synchronous=FULL makes a committed transaction survive power loss, not only a crash.
@@ -236,6 +243,9 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
         "uvicorn.access": {"level": "WARNING"},
+        # httpx logs every request's URL at INFO; a watchdog or webhook URL often carries a secret.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

@@ -1,5 +1,5 @@
 """`tocsin serve` as a supervisor: it runs the HTTP server as a child process and the
-long-lived background parts (audit anchoring now; engine, SMTP listener and ingestion
+long-lived background parts (audit anchoring and the engine; the SMTP listener and ingestion
 writer later) in its own event loop, and stops them all together."""
 
 import asyncio
@@ -17,12 +17,14 @@ from django.conf import settings
 log = logging.getLogger("tocsin.supervisor")
 
 
-def load_parts():
+def load_parts(exclude=()):
     """Instantiate TOCSIN_SUPERVISED_PARTS: objects with a `name` and `async run(stop: asyncio.Event)`."""
     parts = []
     for dotted in settings.TOCSIN_SUPERVISED_PARTS:
         module, _, attribute = dotted.rpartition(".")
-        parts.append(getattr(importlib.import_module(module), attribute)())
+        part = getattr(importlib.import_module(module), attribute)()
+        if part.name not in exclude:
+            parts.append(part)
     return parts
 
 

@@ -15,6 +15,10 @@ urlpatterns = [
     path("directory/exports/", include("tocsin.directory.urls_export")),
     path("catalog/", include("tocsin.catalog.urls")),
     path("oncall/", include("tocsin.oncall.urls")),
+    path("incidents/", include("tocsin.incidents.urls")),
+    path("admin/engine/", include("tocsin.engine.urls")),
+    path("escalation/audit/", include("tocsin.escalation.urls_audit")),
+    path("escalation/", include("tocsin.escalation.urls")),
     path("", include("tocsin.core.urls")),
     path("", include("tocsin.web.urls")),
 ]

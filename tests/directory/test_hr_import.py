@@ -1,13 +1,12 @@
 """B4/B5: HR CSV import with preview, all-or-nothing validation, conflicts a steward resolves,
 idempotent re-import, offboarding that ends role holdings, and the scheduled file sync."""
 
-import asyncio
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connections
+from django.utils import timezone
 
 from tocsin.core import audit
 from tocsin.core.models import AuditEntry
@@ -333,46 +332,19 @@ def test_sync_file_runs_only_when_the_file_changed(org, csv_file):
     assert hr_import.sync_file(path, actor=SYSTEM) is None  # the same bad file is not retried
 
 
-@pytest.mark.django_db(transaction=True)
-def test_supervised_part_syncs_then_stops(org, csv_file, settings):
-    from tocsin.directory.hr_sync import HrFileSync
-
-    settings.TOCSIN_HR_SYNC_FILE = str(csv_file(ANA))
-    settings.TOCSIN_HR_SYNC_MINUTES = 60
-
-    def synced():
-        try:
-            return SyncRun.objects.exists()
-        finally:
-            connections.close_all()  # a thread's connection would keep PostgreSQL's test database busy
-
-    async def main():
-        stop = asyncio.Event()
-        task = asyncio.create_task(HrFileSync().run(stop))
-        for _ in range(200):
-            await asyncio.sleep(0.05)
-            if await asyncio.to_thread(synced):
-                break
-        stop.set()
-        await asyncio.wait_for(task, 10)
-
-    asyncio.run(main())
-    assert person("E1").name == "Ana Silva"
-
-
-def test_supervised_part_idles_without_a_file(settings):
-    from tocsin.directory.hr_sync import HrFileSync
+def test_the_engine_runs_the_hr_sync_periodically_when_a_file_is_configured(org, csv_file, settings):
+    from tocsin.engine.models import Job
+    from tocsin.engine.runner import ensure_periodic
+    from tocsin.engine.worker import Engine
 
     settings.TOCSIN_HR_SYNC_FILE = ""
-
-    async def main():
-        stop = asyncio.Event()
-        task = asyncio.create_task(HrFileSync().run(stop))
-        await asyncio.sleep(0.05)
-        stop.set()
-        await asyncio.wait_for(task, 5)
-
-    asyncio.run(main())
+    ensure_periodic(timezone.now())
+    assert not Job.objects.filter(kind="directory.hr_sync").exists()  # no file: no job
+    settings.TOCSIN_HR_SYNC_FILE = str(csv_file(ANA))
+    ensure_periodic(timezone.now())
+    Engine(name="test").run_due()
+    assert person("E1").name == "Ana Silva"
+    assert Job.objects.get(kind="directory.hr_sync", state=Job.PENDING).due_at > timezone.now()
 
 
 def test_import_people_command(org, csv_file, capsys):

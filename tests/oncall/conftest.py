@@ -1,18 +1,9 @@
 import pytest
 
 from tocsin.core import audit
-from tocsin.directory import services as directory
 from tocsin.oncall import services
 
 SYSTEM = audit.Actor.system("test")
-
-
-@pytest.fixture
-def person(db):
-    def make(name, **fields):
-        return directory.create_person(actor=SYSTEM, source="cli", name=name, **fields)
-
-    return make
 
 
 @pytest.fixture

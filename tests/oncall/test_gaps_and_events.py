@@ -1,6 +1,5 @@
 """Gaps ahead in `tocsin check`, the announcer's exactly-once events, and offboarding flags."""
 
-import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from io import StringIO
 
@@ -11,7 +10,7 @@ from django.utils import timezone
 from tocsin.core.models import AuditEntry
 from tocsin.directory import services as directory
 from tocsin.oncall import services, signals
-from tocsin.oncall.announcer import OncallAnnouncer, announce
+from tocsin.oncall.announcer import announce
 from tocsin.oncall.models import Announcement, Schedule
 
 from .conftest import SYSTEM
@@ -170,22 +169,17 @@ def test_deactivating_a_participant_flags_their_schedules(schedule, layer, perso
     assert selectors.vacancies(dba) == ["Layer 1: role DBA on-call has no active holder"]
 
 
-def test_the_announcer_part_runs_until_stopped(transactional_db, schedule, layer, person):
+def test_the_engine_runs_the_announcer_every_minute(db, schedule, layer, person):
+    from tocsin.engine.models import Job
+    from tocsin.engine.runner import ensure_periodic
+    from tocsin.engine.worker import Engine
+
     sched = schedule(time_zone="UTC")
     layer(sched, [person("Ana")], rotation="daily", start_date=date(2026, 1, 5))
-
-    async def run_once():
-        stop = asyncio.Event()
-        task = asyncio.create_task(OncallAnnouncer().run(stop))
-        for _ in range(200):
-            await asyncio.sleep(0.05)
-            if await asyncio.to_thread(Announcement.objects.filter(kind=Announcement.CHECKED).exists):
-                break
-        stop.set()
-        await asyncio.wait_for(task, 10)
-
-    asyncio.run(run_once())
+    ensure_periodic(timezone.now())
+    Engine(name="test").run_due()
     assert Announcement.objects.get(kind=Announcement.CHECKED).schedule == sched
+    assert Job.objects.get(kind="oncall.announce", state=Job.PENDING).due_at > timezone.now()
 
 
 def test_a_gap_first_seen_at_the_edge_of_the_look_ahead_is_not_news_when_it_begins(

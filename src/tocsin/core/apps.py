@@ -9,4 +9,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Tocsin core"
 
     def ready(self):
-        from . import signals  # noqa: F401  (audit of login events)
+        from . import jobs, signals  # noqa: F401  (signals: audit of login events)
+
+        jobs.register()

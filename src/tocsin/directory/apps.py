@@ -11,8 +11,10 @@ class DirectoryConfig(AppConfig):
     def ready(self):
         from tocsin.core import retention
 
+        from . import jobs
         from .services import anonymisation
 
+        jobs.register()
         retention.register(
             "directory.deactivated_people", "People deactivated this long ago are anonymised", 400,
             anonymisation.purge_deactivated_people,

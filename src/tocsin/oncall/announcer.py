@@ -1,14 +1,12 @@
-"""Announces on-call events (shift started, handoff, gap found) once each, every minute. It
-stands in for engine jobs until the durable engine lands: `announce(now)` is pure in its
-clock, and the Announcement table's unique keys make it exactly-once across restarts and
-several processes (a row is inserted before its signal is sent, and sent after commit)."""
+"""Announces on-call events (shift started, handoff, gap found) once each; an engine job runs it
+every minute. `announce(now)` is pure in its clock, and the Announcement table's unique keys make
+it exactly-once across restarts and several processes (a row is inserted before its signal is
+sent, and sent after commit)."""
 
-import asyncio
 import logging
 from datetime import timedelta
 
-from asgiref.sync import sync_to_async
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tocsin.directory.models import Person
@@ -19,7 +17,6 @@ from .models import Announcement, Schedule
 from .selectors import GAP_LOOKAHEAD
 
 log = logging.getLogger("tocsin.oncall.announcer")
-INTERVAL_SECONDS = 60
 # After a long outage, events older than this are stale news: they are skipped, not sent late.
 CATCH_UP = timedelta(hours=1)
 
@@ -144,27 +141,3 @@ def _send(fresh):
             if isinstance(outcome, Exception):
                 log.error("on-call %s receiver %s failed: %s", kind, getattr(receiver, "__qualname__", receiver),
                           type(outcome).__name__)
-
-
-def _announce_in_thread():
-    try:
-        return announce()
-    finally:
-        connections.close_all()  # this runs on a pool thread; leave no connection behind
-
-
-class OncallAnnouncer:
-    """A supervised part (see tocsin.supervisor): `run` returns once `stop` is set."""
-
-    name = "oncall-announcer"
-
-    async def run(self, stop):
-        while not stop.is_set():
-            try:
-                await sync_to_async(_announce_in_thread, thread_sensitive=False)()
-            except Exception:
-                log.exception("on-call announcements failed; the next minute retries")
-            try:
-                await asyncio.wait_for(stop.wait(), INTERVAL_SECONDS)
-            except TimeoutError:
-                continue

@@ -11,7 +11,7 @@ class OncallConfig(AppConfig):
     def ready(self):
         from tocsin.core import config_checks, retention
 
-        from . import checks, receivers
+        from . import checks, jobs, receivers
         from .services import announcements
 
         config_checks.register(checks.gaps_ahead_findings)
@@ -21,3 +21,4 @@ class OncallConfig(AppConfig):
             announcements.DEFAULT_DAYS, announcements.purge_announcements,
         )
         receivers.connect()
+        jobs.register()

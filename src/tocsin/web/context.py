@@ -5,6 +5,8 @@ from tocsin.core.view_access import principal
 
 _LINKS = [
     ("Home", "/", None),
+    ("Incidents", "/incidents/", "incidents:read"),
+    ("Escalation", "/escalation/policies/", "oncall:read"),
     ("People", "/directory/people/", "contacts:read"),
     ("Roles", "/directory/roles/", "contacts:read"),
     ("Contact sheet", "/directory/sheet/", "contacts:read"),
@@ -17,6 +19,7 @@ _LINKS = [
     ("Users", "/admin/users/", "users:manage"),
     ("Teams", "/admin/teams/", "users:manage"),
     ("MFA policy", "/admin/mfa-policy/", "settings:manage"),
+    ("Engine", "/admin/engine/", "settings:manage"),
     ("Audit log", "/audit/", "audit:read"),
 ]
 

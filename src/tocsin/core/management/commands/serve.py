@@ -23,8 +23,10 @@ class Command(TocsinCommand):
             help="ASGI server; granian is the default because it measured faster (see bench/api_me.py).",
         )
         parser.add_argument("--no-migrate", action="store_true", help="Do not apply migrations first.")
+        parser.add_argument("--no-engine", action="store_true",
+                            help="Do not run the engine here (run `tocsin worker` elsewhere).")
 
-    def handle(self, *args, host, port, workers, server, no_migrate, **options):
+    def handle(self, *args, host, port, workers, server, no_migrate, no_engine, **options):
         if settings.PRODUCTION:
             refusals = production_refusals()
             if refusals:
@@ -38,7 +40,7 @@ class Command(TocsinCommand):
         self.stdout.flush()
         runner = supervisor.Supervisor(
             supervisor.http_command(server, host, port, workers),
-            supervisor.load_parts(),
+            supervisor.load_parts(exclude={"engine"} if no_engine else ()),
             env=supervisor.child_environment(workers),
         )
         sys.exit(asyncio.run(runner.run()))

@@ -1,0 +1,7 @@
+"""Engine events for the apps whose work it runs, so the engine imports none of them."""
+
+from django.dispatch import Signal
+
+# Sent inside the transaction that makes a job a dead letter, with kind=, payload=, error= (the
+# exception's type) and at=. The app that owns the kind makes the failure visible where it matters.
+job_dead = Signal()
