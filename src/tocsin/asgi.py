@@ -9,8 +9,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tocsin.settings")
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 # Path prefix -> "module:attribute" of an ASGI app that bypasses the Django stack.
-# Ingestion (/v2/enqueue, /integrations/…) registers here; until then Django answers.
-FAST_PATHS: dict[str, str] = {}
+FAST_PATHS: dict[str, str] = {
+    "/v2/enqueue": "tocsin.alerts.ingest:app",
+    "/integrations": "tocsin.alerts.ingest:app",
+}
 
 
 class PathRouter:

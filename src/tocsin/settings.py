@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "tocsin.oncall",
     "tocsin.incidents",
     "tocsin.escalation",
+    "tocsin.alerts",
     "tocsin.web",
 ]
 

@@ -1,0 +1,15 @@
+"""Alerts app: integrations and their payload formats, the ingestion fast path, normalisation,
+dedup, grouping, routing, suppression and heartbeats."""
+
+from django.apps import AppConfig
+
+
+class AlertsConfig(AppConfig):
+    name = "tocsin.alerts"
+    label = "alerts"
+    verbose_name = "Alerts"
+
+    def ready(self):
+        from . import jobs, receivers  # noqa: F401  (jobs: engine handlers)
+
+        receivers.connect()

@@ -1,0 +1,83 @@
+"""The processor: turns what the ingestion writer stored into incidents, in the engine.
+
+It takes the alerts marked dirty: new alerts go through the pipeline (suppression, holding,
+correlation, grouping) and otherwise open an incident at once; acknowledged and resolved alerts
+move their incident when every alert of it agrees (DESIGN: incident scope)."""
+
+from django.db import transaction
+
+from tocsin.core.audit import Actor
+from tocsin.engine import queue
+from tocsin.incidents.models import Incident
+from tocsin.incidents.services import acknowledge, resolve, trigger_incident
+
+from . import enrichment, pipeline
+from .models import Alert, ServiceAlertSettings
+from .store import PROCESS_JOB
+
+BATCH = 200
+INTEGRATION = Actor.system("integration")
+
+
+def settings_for(service_ids):
+    found = {s.service_id: s for s in ServiceAlertSettings.objects.filter(service_id__in=service_ids)}
+    return {pk: found.get(pk) or ServiceAlertSettings(service_id=pk) for pk in service_ids}
+
+
+def open_incident(alert, now):
+    details = alert.details.get("details") if isinstance(alert.details.get("details"), str) else ""
+    incident = trigger_incident(
+        alert.service, alert.summary or alert.dedup_key, actor=INTEGRATION, details=details or "",
+        urgency=alert.urgency, source=alert.integration.kind if alert.integration_id else "alert",
+        alert_key=alert.dedup_key, at=now)
+    enrichment.enrich(incident, alert, now)
+    return incident
+
+
+def handle_new(alert, settings, now):
+    decision = pipeline.decide(alert, settings, now)
+    if decision is None:
+        alert.incident = open_incident(alert, now)
+        alert.handling, alert.reason = Alert.PAGED, ""
+        return
+    alert.handling, alert.reason = decision.handling, decision.reason[:255]
+    if decision.incident is not None:
+        alert.incident = decision.incident
+        enrichment.joined(decision.incident, alert, decision, now)
+    if decision.recheck_at is not None:
+        queue.schedule("alerts.recheck", due_at=decision.recheck_at, payload={"alert": alert.pk},
+                       key=f"alerts.recheck:{alert.pk}")
+
+
+def follow_alert(alert, now):
+    """An alert of an incident changed: move the incident when all of its alerts agree."""
+    incident = Incident.objects.get(pk=alert.incident_id)
+    if incident.status == Incident.RESOLVED:
+        return
+    statuses = set(Alert.objects.filter(incident_id=incident.pk).values_list("status", flat=True))
+    if statuses == {Alert.RESOLVED}:
+        settings = settings_for([incident.service_id])[incident.service_id]
+        if settings.resolve_with_alerts:
+            resolve(incident, actor=INTEGRATION, at=now)
+    elif Alert.TRIGGERED not in statuses and incident.status == Incident.TRIGGERED:
+        acknowledge(incident, actor=INTEGRATION, via="integration", at=now)
+
+
+def process(now, batch=BATCH):
+    """Handle up to `batch` dirty alerts; returns how many (the job schedules itself again when full)."""
+    with transaction.atomic():
+        alerts = list(Alert.objects.select_for_update(of=("self",)).filter(dirty=True)
+                      .select_related("service", "integration").order_by("id")[:batch])
+        settings = settings_for({a.service_id for a in alerts if a.service_id})
+        for alert in alerts:
+            if alert.service_id is None:
+                pass
+            elif alert.incident_id is None and alert.status != Alert.RESOLVED:
+                handle_new(alert, settings[alert.service_id], now)
+            elif alert.incident_id is not None and alert.status != Alert.TRIGGERED:
+                follow_alert(alert, now)
+            alert.dirty = False
+        Alert.objects.bulk_update(alerts, ["dirty", "incident", "handling", "reason"])
+        if len(alerts) == batch:
+            queue.schedule(PROCESS_JOB, key=PROCESS_JOB)
+    return len(alerts)

@@ -1,0 +1,102 @@
+"""Writing normalised events with plain SQL: one upsert per dedup key, no ORM per row.
+
+Runs inside the caller's transaction (the group-commit writer's, or a synchronous caller's).
+Within one batch, the events of one dedup key keep their order: consecutive triggers merge into
+one upsert (their count adds up), and an acknowledge or resolve between them splits them into
+waves, so "trigger, resolve, trigger" leaves one resolved alert and one new one."""
+
+import orjson
+from django.db import connection
+
+from tocsin.engine import queue
+
+from .events import ACKNOWLEDGE, RESOLVE, TRIGGER
+
+PROCESS_JOB = "alerts.process"
+COLUMNS = ("service_id", "integration_id", "dedup_key", "status", "severity", "summary", "source", "component",
+           "group", "alert_class", "labels", "details", "links", "raw", "group_key", "security", "first_seen",
+           "last_seen", "occurrences", "handling", "reason", "dirty")
+ROWS_PER_STATEMENT = 400  # 22 columns: well under SQLite's 32,766 parameters
+OPEN = "('triggered', 'acknowledged')"
+
+
+def _json(value):
+    return orjson.dumps(value).decode()
+
+
+def _waves(events):
+    per_key = {}
+    for event in events:
+        ops = per_key.setdefault((event.service_id, event.dedup_key), [])
+        if event.action == TRIGGER and ops and ops[-1][0] == TRIGGER:
+            ops[-1][1].append(event)
+        else:
+            ops.append((event.action, [event]))
+    depth = max((len(ops) for ops in per_key.values()), default=0)
+    for index in range(depth):
+        yield [ops[index] for ops in per_key.values() if len(ops) > index]
+
+
+def _upsert_sql(rows):
+    quote = connection.ops.quote_name
+    placeholders = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    return (
+        f"INSERT INTO alerts_alert ({', '.join(quote(c) for c in COLUMNS)}) VALUES "
+        + ", ".join([placeholders] * rows)
+        + f" ON CONFLICT (service_id, dedup_key) WHERE status IN {OPEN} DO UPDATE SET"
+        " occurrences = alerts_alert.occurrences + excluded.occurrences, last_seen = excluded.last_seen,"
+        " severity = excluded.severity, summary = excluded.summary, details = excluded.details,"
+        " labels = excluded.labels, links = excluded.links, raw = excluded.raw,"
+        " dirty = CASE WHEN alerts_alert.incident_id IS NULL THEN TRUE ELSE alerts_alert.dirty END"
+        " RETURNING dirty"
+    )
+
+
+def _trigger_row(events, now):
+    latest = events[-1]
+    return (latest.service_id, latest.integration_id, latest.dedup_key, "triggered", latest.severity, latest.summary,
+            latest.source, latest.component, latest.group, latest.alert_class, _json(latest.labels),
+            _json(latest.details), _json(latest.links), _json(latest.raw), latest.group_key, latest.security,
+            now, now, len(events), "new" if latest.service_id else "unrouted", "", latest.service_id is not None)
+
+
+def _triggers(cursor, groups, now):
+    dirty = False
+    for start in range(0, len(groups), ROWS_PER_STATEMENT):
+        chunk = groups[start:start + ROWS_PER_STATEMENT]
+        params = [value for events in chunk for value in _trigger_row(events, now)]
+        cursor.execute(_upsert_sql(len(chunk)), params)
+        dirty = any(row[0] for row in cursor.fetchall()) or dirty
+    return dirty
+
+
+def _transitions(cursor, action, events, now):
+    if action == ACKNOWLEDGE:
+        sql = ("UPDATE alerts_alert SET status = 'acknowledged', acknowledged_at = %s, last_seen = %s, dirty = TRUE"
+               " WHERE service_id = %s AND dedup_key = %s AND status = 'triggered'")
+    else:
+        sql = ("UPDATE alerts_alert SET status = 'resolved', resolved_at = %s, last_seen = %s, dirty = TRUE"
+               f" WHERE service_id = %s AND dedup_key = %s AND status IN {OPEN}")
+    changed = 0
+    for event in events:
+        cursor.execute(sql, (now, now, event.service_id, event.dedup_key))
+        changed += cursor.rowcount
+    return changed > 0
+
+
+def store_events(events, now):
+    """Apply `events` (their service_id and integration_id set) in the current transaction.
+    Schedules the processor when an alert needs it; returns whether it did."""
+    needs_processing = False
+    with connection.cursor() as cursor:
+        for wave in _waves(events):
+            triggers = [group for action, group in wave if action == TRIGGER]
+            if triggers:
+                needs_processing = _triggers(cursor, triggers, now) or needs_processing
+            for action in (ACKNOWLEDGE, RESOLVE):
+                moved = [group[0] for kind, group in wave if kind == action]
+                if moved:
+                    needs_processing = _transitions(cursor, action, moved, now) or needs_processing
+    if needs_processing:
+        queue.schedule(PROCESS_JOB, key=PROCESS_JOB)
+    return needs_processing
