@@ -98,6 +98,8 @@ class Alert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     handling = models.CharField(max_length=16, choices=HANDLINGS, default=NEW)
     reason = models.CharField(max_length=255, blank=True, default="", help_text="Why suppressed, held or grouped")
+    # The processor's bookkeeping for held alerts, e.g. recent firing times for "N times in M minutes".
+    sustain = models.JSONField(default=dict, blank=True)
     # Set by the ingestion writer when the processor has something to do (a new alert, a status
     # change, a repeat of an alert without an incident); cleared by the processor.
     dirty = models.BooleanField(default=True)
