@@ -15,8 +15,8 @@ from .events import ACKNOWLEDGE, RESOLVE, TRIGGER
 PROCESS_JOB = "alerts.process"
 COLUMNS = ("service_id", "integration_id", "dedup_key", "status", "severity", "summary", "source", "component",
            "group", "alert_class", "labels", "details", "links", "raw", "group_key", "security", "first_seen",
-           "last_seen", "occurrences", "handling", "reason", "dirty")
-ROWS_PER_STATEMENT = 400  # 22 columns: well under SQLite's 32,766 parameters
+           "last_seen", "occurrences", "handling", "reason", "sustain", "dirty")
+ROWS_PER_STATEMENT = 400  # 23 columns: well under SQLite's 32,766 parameters
 OPEN = "('triggered', 'acknowledged')"
 
 
@@ -57,7 +57,7 @@ def _trigger_row(events, now):
     return (latest.service_id, latest.integration_id, latest.dedup_key, "triggered", latest.severity, latest.summary,
             latest.source, latest.component, latest.group, latest.alert_class, _json(latest.labels),
             _json(latest.details), _json(latest.links), _json(latest.raw), latest.group_key, latest.security,
-            now, now, len(events), "new" if latest.service_id else "unrouted", "", latest.service_id is not None)
+            now, now, len(events), "new" if latest.service_id else "unrouted", "", "{}", latest.service_id is not None)
 
 
 def _triggers(cursor, groups, now):
