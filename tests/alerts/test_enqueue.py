@@ -140,3 +140,25 @@ def test_guessing_keys_is_throttled_per_address(ingest):
     body = {"routing_key": "f" * 32, "event_action": "trigger", "payload": {"summary": "x", "source": "y", "severity": "info"}}
     codes = [ingest.post("/v2/enqueue", json=body).status_code for _ in range(40)]
     assert codes[0] == 400 and codes[-1] == 429
+
+
+def test_an_alert_that_fails_processing_holds_up_no_other_and_is_retried(ingest, integration, processed,
+                                                                        monkeypatch):
+    from tocsin.alerts import processing
+    from tocsin.engine.models import Job
+    _, key = integration()
+    ingest.post("/v2/enqueue", json=trigger(key, "bad", summary="poison"))
+    ingest.post("/v2/enqueue", json=trigger(key, "good", summary="fine"))
+    real = processing.open_incident
+
+    def fussy(alert, now):
+        incident = real(alert, now)  # written, then rolled back with the alert's savepoint
+        if alert.summary == "poison":
+            raise RuntimeError("injected failure")
+        return incident
+    monkeypatch.setattr(processing, "open_incident", fussy)
+    processed()
+    bad, good = Alert.objects.get(dedup_key="bad"), Alert.objects.get(dedup_key="good")
+    assert good.incident is not None and bad.incident is None and bad.reason == "processing failed; retrying"
+    assert list(Incident.objects.values_list("title", flat=True)) == ["fine"]
+    assert Job.objects.filter(kind="alerts.recheck", state=Job.PENDING).count() == 1

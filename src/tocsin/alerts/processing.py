@@ -4,18 +4,25 @@ It takes the alerts marked dirty: new alerts go through the pipeline (suppressio
 correlation, grouping) and otherwise open an incident at once; acknowledged and resolved alerts
 move their incident when every alert of it agrees (DESIGN: incident scope)."""
 
+import logging
+from datetime import timedelta
+
+import orjson
 from django.db import transaction
 
 from tocsin.core.audit import Actor
 from tocsin.engine import queue
 from tocsin.incidents.models import Incident
 from tocsin.incidents.services import acknowledge, resolve, trigger_incident
+from tocsin.incidents.services.lifecycle import MAX_TITLE
 
 from . import enrichment, pipeline
 from .models import Alert, ServiceAlertSettings
 from .store import PROCESS_JOB
 
 BATCH = 200
+RETRY_AFTER = timedelta(minutes=1)
+log = logging.getLogger("tocsin.alerts")
 INTEGRATION = Actor.system("integration")
 
 
@@ -24,10 +31,23 @@ def settings_for(service_ids):
     return {pk: found.get(pk) or ServiceAlertSettings(service_id=pk) for pk in service_ids}
 
 
+def details_text(alert, limit=4000):
+    """The alert's details as the incident's readable text: `name: value` lines."""
+    lines = []
+    for name, value in (alert.details or {}).items():
+        shown = value if isinstance(value, str) else orjson.dumps(value).decode()
+        lines.append(f"{name}: {shown}")
+    return "\n".join(lines)[:limit]
+
+
+def title(alert):
+    text = " ".join((alert.summary or "").split()) or alert.dedup_key
+    return text if len(text) <= MAX_TITLE else text[:MAX_TITLE - 1] + "…"
+
+
 def open_incident(alert, now):
-    details = alert.details.get("details") if isinstance(alert.details.get("details"), str) else ""
     incident = trigger_incident(
-        alert.service, alert.summary or alert.dedup_key, actor=INTEGRATION, details=details or "",
+        alert.service, title(alert), actor=INTEGRATION, details=details_text(alert),
         urgency=alert.urgency, source=alert.integration.kind if alert.integration_id else "alert",
         alert_key=alert.dedup_key, at=now)
     enrichment.enrich(incident, alert, now)
@@ -63,6 +83,16 @@ def follow_alert(alert, now):
         acknowledge(incident, actor=INTEGRATION, via="integration", at=now)
 
 
+def handle(alert, settings, now):
+    if alert.service_id is None:
+        return
+    if alert.incident_id is None and alert.status == Alert.TRIGGERED:
+        # (suppressed or held alerts acknowledged or resolved at their source page nobody)
+        handle_new(alert, settings[alert.service_id], now)
+    elif alert.incident_id is not None and alert.status != Alert.TRIGGERED:
+        follow_alert(alert, now)
+
+
 def process(now, batch=BATCH):
     """Handle up to `batch` dirty alerts; returns how many (the job schedules itself again when full)."""
     with transaction.atomic():
@@ -70,12 +100,17 @@ def process(now, batch=BATCH):
                       .select_related("service", "integration").order_by("id")[:batch])
         settings = settings_for({a.service_id for a in alerts if a.service_id})
         for alert in alerts:
-            if alert.service_id is None:
-                pass
-            elif alert.incident_id is None and alert.status != Alert.RESOLVED:
-                handle_new(alert, settings[alert.service_id], now)
-            elif alert.incident_id is not None and alert.status != Alert.TRIGGERED:
-                follow_alert(alert, now)
+            before = (alert.incident_id, alert.handling)
+            try:
+                with transaction.atomic():
+                    handle(alert, settings, now)
+            except Exception:
+                # One alert must not hold up the others: it is looked at again in a minute.
+                log.exception("processing alert %s failed", alert.pk)
+                alert.incident_id, alert.handling = before
+                alert.reason = "processing failed; retrying"
+                queue.schedule("alerts.recheck", due_at=now + RETRY_AFTER, payload={"alert": alert.pk},
+                               key=f"alerts.recheck:{alert.pk}")
             alert.dirty = False
         Alert.objects.bulk_update(alerts, ["dirty", "incident", "handling", "reason"])
         if len(alerts) == batch:
