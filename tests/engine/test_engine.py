@@ -284,3 +284,23 @@ def test_a_periodic_job_that_dies_still_keeps_its_period(db):
     finally:
         registry._periodic.pop("test.fail")
         job_dead.disconnect(heard)
+
+
+def test_a_coalescing_job_scheduled_while_it_runs_runs_once_more(db):
+    """The key merges waiting runs only: work committed while a run is under way is never left
+    without a run to see it."""
+    runs = []
+
+    @handler("test.coalesce", coalescing=True)
+    def look(payload, context):
+        runs.append(context.now)
+        if len(runs) == 1:  # as if a writer committed new work while this run was going on
+            queue.schedule("test.coalesce", due_at=context.now, key="look")
+
+    queue.schedule("test.coalesce", due_at=T0, key="look")
+    queue.schedule("test.coalesce", due_at=T0, key="look")  # merged: still waiting
+    assert Job.objects.filter(kind="test.coalesce").count() == 1
+    Engine(name="w1").run_due(T0)
+    Engine(name="w1").run_due(T0)
+    assert len(runs) == 2
+    assert Job.objects.filter(kind="test.coalesce", state=Job.PENDING).count() == 0

@@ -7,7 +7,7 @@ from .models import Alert
 from .store import PROCESS_JOB
 
 
-@handler(PROCESS_JOB, max_attempts=20)
+@handler(PROCESS_JOB, max_attempts=20, coalescing=True)
 def process_alerts(payload, context):
     processing.process(context.now)
 

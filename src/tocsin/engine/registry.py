@@ -12,6 +12,7 @@ class Handler:
     # transaction that completes the job(s)
     max_attempts: int = 8
     many: bool = False
+    coalescing: bool = False
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,19 @@ _handlers = {}
 _periodic = {}
 
 
-def handler(kind, *, max_attempts=8, many=False):
+def handler(kind, *, max_attempts=8, many=False, coalescing=False):
     """Decorator: `@handler("escalation.step")` on `def step(payload, context)`. A handler must be
     idempotent in its effects: it may run again after a crash or a lost lease. With `many=True`
     the handler takes every claimed job of its kind at once, `[(payload, context)]`, so it can
-    write their effects in bulk; if it fails, each job is run again alone."""
+    write their effects in bulk; if it fails, each job is run again alone.
+
+    With `coalescing=True` the job's key merges only the runs still waiting: a claim releases the
+    key, so scheduling again while a run is under way queues one more run, which sees whatever
+    the running one could not (work committed by others meanwhile). For "look at what is new"
+    jobs, where a wake-up must never be lost."""
 
     def register(fn):
-        _handlers[kind] = Handler(kind, fn, max_attempts, many)
+        _handlers[kind] = Handler(kind, fn, max_attempts, many, coalescing)
         return fn
 
     return register
@@ -45,6 +51,10 @@ def every(kind, interval, *, enabled=None):
 
 def lookup(kind):
     return _handlers.get(kind)
+
+
+def coalescing_kinds():
+    return [kind for kind, found in _handlers.items() if found.coalescing]
 
 
 def periodic():

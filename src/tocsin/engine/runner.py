@@ -16,7 +16,7 @@ from django.db.models import F, Q
 
 from . import queue, signals
 from .models import Job
-from .registry import lookup, periodic
+from .registry import coalescing_kinds, lookup, periodic
 
 log = logging.getLogger("tocsin.engine")
 BACKOFF_BASE = timedelta(seconds=2)
@@ -50,6 +50,7 @@ def claim(worker, now, lease, limit):
             return []
         Job.objects.filter(pk__in=ids).update(claimed_by=worker, claimed_until=now + lease,
                                               attempts=F("attempts") + 1)
+        Job.objects.filter(pk__in=ids, kind__in=coalescing_kinds(), key__isnull=False).update(key=None)
         return list(Job.objects.filter(pk__in=ids, claimed_by=worker).order_by("due_at", "pk"))
 
 
