@@ -5,6 +5,8 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
+from .alerts.api import router as alerts_router
+from .alerts.api_rules import router as alert_rules_router
 from .catalog.api import router as catalog_router
 from .core.api import router as core_router
 from .core.api_auth import API_AUTH
@@ -29,6 +31,8 @@ api.add_router("/", catalog_router)
 api.add_router("/", oncall_router)
 api.add_router("/", incidents_router)
 api.add_router("/", escalation_router)
+api.add_router("/", alerts_router)
+api.add_router("/", alert_rules_router)
 
 
 @api.exception_handler(PermissionDeniedError)

@@ -7,6 +7,7 @@ COMMANDS = {
     "serve": "serve",
     "worker": "worker",
     "escalation": "escalation",
+    "integration": "integration",
     "createadmin": "createadmin",
     "token": "token",
     "audit": "audit",
@@ -29,6 +30,7 @@ commands:
   serve         migrate if needed, then serve HTTP and run the engine (--no-engine: HTTP only)
   worker        run the engine alone (timers, escalations, periodic jobs)
   escalation    check every escalation target (audit) and show policies
+  integration   add an alert integration to a service and print its key
   createadmin   create an administrator account
   token         create, list or revoke API tokens
   audit         verify, anchor or export the audit log

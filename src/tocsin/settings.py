@@ -53,11 +53,14 @@ TOCSIN_HR_SYNC_MINUTES = int(env("HR_SYNC_MINUTES", "60"))
 TOCSIN_SUPERVISED_PARTS = [
     "tocsin.core.anchoring.AuditAnchorer",
     "tocsin.engine.part.EnginePart",
+    "tocsin.alerts.smtp.SmtpPart",
 ]
 # An external dead-man switch pinged every minute while the engine runs (empty: none).
 TOCSIN_WATCHDOG_URL = env("WATCHDOG_URL")
 
 BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The domain of the integration e-mail addresses (<key>@domain); by default the host of BASE_URL.
+TOCSIN_INBOUND_MAIL_DOMAIN = env("INBOUND_MAIL_DOMAIN", "")
 _base_host = urlsplit(BASE_URL).hostname or "127.0.0.1"
 ALLOWED_HOSTS = sorted({"127.0.0.1", "localhost", "[::1]", _base_host, *env_list("ALLOWED_HOSTS")})
 CSRF_TRUSTED_ORIGINS = [BASE_URL]

@@ -1,6 +1,6 @@
 """`tocsin serve` as a supervisor: it runs the HTTP server as a child process and the
-long-lived background parts (audit anchoring and the engine; the SMTP listener and ingestion
-writer later) in its own event loop, and stops them all together."""
+long-lived background parts (audit anchoring, the engine and the SMTP listener) in its own
+event loop, and stops them all together."""
 
 import asyncio
 import ctypes
@@ -17,12 +17,17 @@ from django.conf import settings
 log = logging.getLogger("tocsin.supervisor")
 
 
-def load_parts(exclude=()):
-    """Instantiate TOCSIN_SUPERVISED_PARTS: objects with a `name` and `async run(stop: asyncio.Event)`."""
+def load_parts(exclude=(), options=None):
+    """Instantiate TOCSIN_SUPERVISED_PARTS: objects with a `name` and `async run(stop: asyncio.Event)`.
+    `options` maps a part's name to the keyword arguments it is made with (e.g. the SMTP port)."""
     parts = []
     for dotted in settings.TOCSIN_SUPERVISED_PARTS:
         module, _, attribute = dotted.rpartition(".")
-        part = getattr(importlib.import_module(module), attribute)()
+        make = getattr(importlib.import_module(module), attribute)
+        name = getattr(make, "name", None)
+        if name is not None and name in exclude:
+            continue  # never even made: a part that is not wanted must not bind ports
+        part = make(**(options or {}).get(name, {}))
         if part.name not in exclude:
             parts.append(part)
     return parts

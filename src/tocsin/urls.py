@@ -16,6 +16,8 @@ urlpatterns = [
     path("catalog/", include("tocsin.catalog.urls")),
     path("oncall/", include("tocsin.oncall.urls")),
     path("incidents/", include("tocsin.incidents.urls")),
+    path("alerts/report/", include("tocsin.alerts.urls_report")),
+    path("alerts/", include("tocsin.alerts.urls")),
     path("admin/engine/", include("tocsin.engine.urls")),
     path("escalation/audit/", include("tocsin.escalation.urls_audit")),
     path("escalation/", include("tocsin.escalation.urls")),

@@ -8,7 +8,7 @@ import asyncio
 import httpx
 import pytest
 
-from tocsin.alerts import limits, lookup, services
+from tocsin.alerts import limits, lookup, routing, services
 from tocsin.alerts.ingest import app
 from tocsin.alerts.processing import process
 from tocsin.catalog import services as catalog
@@ -20,10 +20,12 @@ SYSTEM = audit.Actor.system("test")
 @pytest.fixture(autouse=True)
 def _fresh_fast_path_state():
     lookup.forget()
+    routing.forget()
     limits.per_key._buckets.clear()
     limits.failed_keys._buckets.clear()
     yield
     lookup.forget()
+    routing.forget()
 
 
 @pytest.fixture

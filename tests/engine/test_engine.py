@@ -304,3 +304,26 @@ def test_a_coalescing_job_scheduled_while_it_runs_runs_once_more(db):
     Engine(name="w1").run_due(T0)
     assert len(runs) == 2
     assert Job.objects.filter(kind="test.coalesce", state=Job.PENDING).count() == 0
+
+
+def test_a_handler_outside_transactions_sends_without_holding_the_job_transaction(transactional_db):
+    seen = []
+
+    @handler("test.send", transactional=False)
+    def send(payload, context):
+        seen.append(transaction.get_connection().in_atomic_block)
+        if payload.get("fail"):
+            raise RuntimeError("receiver down")
+
+    queue.schedule("test.send", due_at=T0)
+    queue.schedule("test.send", due_at=T0, payload={"fail": True})
+    Engine(name="w1").run_due(T0)
+    assert seen == [False, False]
+    assert Job.objects.filter(kind="test.send", state=Job.DONE).count() == 1
+    failed = Job.objects.get(kind="test.send", state=Job.PENDING)
+    assert failed.attempts == 1 and "receiver down" in failed.last_error and failed.due_at > T0
+
+
+def test_many_and_outside_transactions_do_not_mix():
+    with pytest.raises(ValueError):
+        handler("test.bad", many=True, transactional=False)(lambda items: None)

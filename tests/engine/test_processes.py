@@ -150,7 +150,7 @@ class Served(processes.Process):
 
     def __init__(self, env, workdir, *options):
         self.port = free_port()
-        super().__init__(env, [processes.TOCSIN, "serve", "--port", str(self.port), *options], workdir,
+        super().__init__(env, [processes.TOCSIN, "serve", "--port", str(self.port), "--no-smtp", *options], workdir,
                          f"serve-{self.port}")
 
     def start(self):

@@ -41,13 +41,15 @@ class Served:
     def __init__(self, env, *args):
         self.env, self.args = env, args
         self.port = free_port()
+        self.smtp_port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(env["TOCSIN_AUDIT_ANCHOR_FILE"]).with_name(f"serve-{self.port}.log")
 
     def __enter__(self):
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [TOCSIN, "serve", "--port", str(self.port), *self.args], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+            [TOCSIN, "serve", "--port", str(self.port), "--smtp-port", str(self.smtp_port), *self.args],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

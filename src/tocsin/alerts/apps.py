@@ -10,6 +10,8 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts"
 
     def ready(self):
-        from . import jobs, receivers  # noqa: F401  (jobs: engine handlers)
+        from . import heartbeats, jobs, outbound, panel, receivers, stages  # noqa: F401  (engine handlers, stages)
 
         receivers.connect()
+        outbound.connect()
+        panel.register()

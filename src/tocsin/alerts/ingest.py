@@ -51,16 +51,18 @@ async def read_body(scope, receive):
             return b"".join(chunks)
 
 
-def _depth(value, limit):
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
+def _deeper_than(value, room):
+    """Whether `value` nests more than `room` levels deep, a scalar inside a container counting as
+    a level. Only containers are walked into; the recursion stops after `room` levels."""
+    if room <= 0:
+        return True
+    if not isinstance(value, (dict, list)):
+        return False
+    if room == 1:
+        return len(value) > 0
+    for child in value.values() if isinstance(value, dict) else value:
+        if isinstance(child, (dict, list)) and _deeper_than(child, room - 1):
             return True
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
     return False
 
 
@@ -72,7 +74,7 @@ def parse_json(body):
     except orjson.JSONDecodeError as exc:
         problem = "the body is not valid UTF-8" if "UTF-8" in str(exc) else f"the body is not valid JSON ({exc})"
         raise invalid([problem], "Malformed JSON") from None
-    if body.count(b"{") + body.count(b"[") > MAX_DEPTH and _depth(data, MAX_DEPTH):
+    if body.count(b"{") + body.count(b"[") > MAX_DEPTH and _deeper_than(data, MAX_DEPTH):
         raise invalid([f"the JSON is nested deeper than {MAX_DEPTH} levels"], "Malformed JSON")
     return data
 

@@ -18,6 +18,7 @@ from tocsin.incidents.services.lifecycle import MAX_TITLE
 
 from . import enrichment, pipeline
 from .models import Alert, ServiceAlertSettings
+from .stages.correlation import attach_symptom
 from .store import PROCESS_JOB
 
 BATCH = 200
@@ -45,11 +46,18 @@ def title(alert):
     return text if len(text) <= MAX_TITLE else text[:MAX_TITLE - 1] + "…"
 
 
+def incident_source(alert):
+    if alert.source == "manual":  # a report by a person (E8)
+        return "manual"
+    return alert.integration.kind if alert.integration_id else "alert"
+
+
 def open_incident(alert, now):
     incident = trigger_incident(
         alert.service, title(alert), actor=INTEGRATION, details=details_text(alert),
-        urgency=alert.urgency, source=alert.integration.kind if alert.integration_id else "alert",
-        alert_key=alert.dedup_key, at=now)
+        urgency=alert.urgency, source=incident_source(alert),
+        alert_key=alert.dedup_key, at=now,
+        security_category=enrichment.security_category(alert) if alert.security else None)
     enrichment.enrich(incident, alert, now)
     return incident
 
@@ -64,6 +72,8 @@ def handle_new(alert, settings, now):
     if decision.incident is not None:
         alert.incident = decision.incident
         enrichment.joined(decision.incident, alert, decision, now)
+        if decision.handling == Alert.CORRELATED:
+            attach_symptom(decision.incident, alert, now)
     if decision.recheck_at is not None:
         queue.schedule("alerts.recheck", due_at=decision.recheck_at, payload={"alert": alert.pk},
                        key=f"alerts.recheck:{alert.pk}")
@@ -100,19 +110,20 @@ def process(now, batch=BATCH):
                       .select_related("service", "integration").order_by("id")[:batch])
         settings = settings_for({a.service_id for a in alerts if a.service_id})
         for alert in alerts:
-            before = (alert.incident_id, alert.handling)
+            before = (alert.incident_id, alert.handling, alert.sustain)
             try:
                 with transaction.atomic():
                     handle(alert, settings, now)
             except Exception:
                 # One alert must not hold up the others: it is looked at again in a minute.
                 log.exception("processing alert %s failed", alert.pk)
-                alert.incident_id, alert.handling = before
+                alert.incident_id, alert.handling, alert.sustain = before
                 alert.reason = "processing failed; retrying"
                 queue.schedule("alerts.recheck", due_at=now + RETRY_AFTER, payload={"alert": alert.pk},
                                key=f"alerts.recheck:{alert.pk}")
-            alert.dirty = False
-        Alert.objects.bulk_update(alerts, ["dirty", "incident", "handling", "reason"])
+            # Written at once, so later alerts of this batch see it (grouping, correlation).
+            Alert.objects.filter(pk=alert.pk).update(dirty=False, incident=alert.incident_id, handling=alert.handling,
+                                                     reason=alert.reason, sustain=alert.sustain)
         if len(alerts) == batch:
             queue.schedule(PROCESS_JOB, key=PROCESS_JOB)
     return len(alerts)

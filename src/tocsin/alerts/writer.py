@@ -11,20 +11,31 @@ its commit, so an accepted event is durable:
   the last commits (never corrupting the database); a crash of Tocsin alone loses nothing.
 
 If a shared commit fails, each request's events are retried in a transaction of their own, so
-one bad request never fails the others."""
+one bad request never fails the others.
+
+On SQLite the thread waits for the write lock on its own terms: SQLite's busy handler sleeps in
+steps growing to 100 ms, so a writer that finds the engine's transaction in progress would sleep
+long after the lock is free; the writer's connection fails at once instead, and tries again
+every fraction of a millisecond (for as long as the configured busy timeout).
+
+The thread keeps its database connection between commits (opening one costs more than a commit,
+and closing the last SQLite connection checkpoints the WAL); it drops it only after an error.
+Answers go back to each event loop in one wake-up per commit, not one per request."""
 
 import asyncio
 import logging
 import queue as stdlib_queue
 import threading
+import time
 
-from django.db import close_old_connections, connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from .store import store_events
 
 log = logging.getLogger("tocsin.alerts")
 MAX_EVENTS_PER_COMMIT = 5000
+LOCK_RETRY_SECONDS = 0.0003
 
 
 class WriteFailed(RuntimeError):
@@ -73,37 +84,62 @@ class GroupCommitWriter:
         except Exception:
             if len(batch) == 1:
                 log.exception("storing ingested events failed")
-                self._answer(batch[0], WriteFailed("the events could not be stored; try again"))
+                self._answer(batch, WriteFailed("the events could not be stored; try again"))
                 return
             for submission in batch:
                 self._commit([submission])
             return
-        for submission in batch:
-            self._answer(submission, None)
+        self._answer(batch, None)
 
     def _store(self, events):
-        try:
-            with transaction.atomic():
-                store_events(events, self.clock())
-            self.commits += 1
-        except Exception:
-            connection.close()  # perhaps the database went away: reconnect next time
-            raise
-        finally:
-            close_old_connections()
+        patience = None
+        while True:
+            try:
+                self._connect()
+                with transaction.atomic():
+                    store_events(events, self.clock())
+                self.commits += 1
+                return
+            except OperationalError as exc:
+                if not _locked(exc):
+                    connection.close()  # perhaps the database went away: reconnect next time
+                    raise
+                patience = patience or time.monotonic() + connection.settings_dict["OPTIONS"].get("timeout", 5)
+                if time.monotonic() > patience:
+                    raise
+                time.sleep(LOCK_RETRY_SECONDS)
+            except Exception:
+                connection.close()
+                raise
 
     @staticmethod
-    def _answer(submission, error):
-        _, done, loop = submission
+    def _connect():
+        if connection.connection is None:
+            connection.ensure_connection()
+            if connection.vendor == "sqlite":
+                connection.connection.execute("PRAGMA busy_timeout = 0")  # see the module docstring
 
-        def settle():
-            if done.cancelled():
-                return
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
-        loop.call_soon_threadsafe(settle)
+    @staticmethod
+    def _answer(batch, error):
+        per_loop = {}
+        for _, done, loop in batch:
+            per_loop.setdefault(loop, []).append(done)
+        for loop, futures in per_loop.items():
+            loop.call_soon_threadsafe(_settle, futures, error)
+
+
+def _locked(error):
+    return connection.vendor == "sqlite" and "database is locked" in str(error)
+
+
+def _settle(futures, error):
+    for done in futures:
+        if done.cancelled():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
 
 
 writer = GroupCommitWriter()

@@ -13,6 +13,7 @@ class Handler:
     max_attempts: int = 8
     many: bool = False
     coalescing: bool = False
+    transactional: bool = True
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ _handlers = {}
 _periodic = {}
 
 
-def handler(kind, *, max_attempts=8, many=False, coalescing=False):
+def handler(kind, *, max_attempts=8, many=False, coalescing=False, transactional=True):
     """Decorator: `@handler("escalation.step")` on `def step(payload, context)`. A handler must be
     idempotent in its effects: it may run again after a crash or a lost lease. With `many=True`
     the handler takes every claimed job of its kind at once, `[(payload, context)]`, so it can
@@ -35,10 +36,17 @@ def handler(kind, *, max_attempts=8, many=False, coalescing=False):
     With `coalescing=True` the job's key merges only the runs still waiting: a claim releases the
     key, so scheduling again while a run is under way queues one more run, which sees whatever
     the running one could not (work committed by others meanwhile). For "look at what is new"
-    jobs, where a wake-up must never be lost."""
+    jobs, where a wake-up must never be lost.
+
+    With `transactional=False` the handler runs outside the transaction that completes the job:
+    for sends to the outside world (a webhook, a provider), which must not hold a database lock
+    while they wait on the network. Such a handler is at-least-once: a crash between the send and
+    the completion sends again (DESIGN: delivery guarantee)."""
 
     def register(fn):
-        _handlers[kind] = Handler(kind, fn, max_attempts, many, coalescing)
+        if many and not transactional:
+            raise ValueError("a job kind is either run in batches or outside a transaction, not both")
+        _handlers[kind] = Handler(kind, fn, max_attempts, many, coalescing, transactional)
         return fn
 
     return register

@@ -100,12 +100,28 @@ def _run_many(jobs, handler, worker, now):
         return [(j, _run_one(j, worker, now)) for j in jobs]
 
 
+def _still_ours(job, worker):
+    return Job.objects.filter(pk=job.pk, state=Job.PENDING, claimed_by=worker, attempts=job.attempts)
+
+
+def _run_outside_transaction(job, handler, worker, now):
+    if not _still_ours(job, worker).exists():
+        return "lost"
+    handler.run(job.payload, _context(job, now))
+    with transaction.atomic():
+        if not _still_ours(job, worker).update(state=Job.DONE, finished_at=now, claimed_until=None, last_error=""):
+            return "lost"  # done all the same; the worker that took over may send again
+        _schedule_next_period(job, now)
+    return "done"
+
+
 def _run_one(job, worker, now):
     handler = lookup(job.kind)
     try:
+        if handler is not None and not handler.transactional:
+            return _run_outside_transaction(job, handler, worker, now)
         with transaction.atomic():
-            finished = Job.objects.filter(pk=job.pk, state=Job.PENDING, claimed_by=worker,
-                                          attempts=job.attempts).update(
+            finished = _still_ours(job, worker).update(
                 state=Job.DONE, finished_at=now, claimed_until=None, last_error="")
             if not finished:
                 return "lost"  # our lease ran out and another worker has it now

@@ -15,7 +15,6 @@ from tocsin.directory.models import OrgRole, Person
 from tocsin.oncall.models import Schedule
 
 from . import selectors, services
-from .models import Incident
 from .schemas import (
     IncidentDetail,
     IncidentFilter,
@@ -34,15 +33,15 @@ router = Router(tags=["incidents"])
 VIA = "api"
 
 
-def _detail(incident_id):
-    """The incident as the API shows it; an unknown id is a 404 (ObjectDoesNotExist)."""
-    return selectors.incident_detail(pk=incident_id)
+def _detail(request, incident_id):
+    """The incident as the API shows it; an unknown id, or one the caller may not see, is a 404."""
+    return selectors.incident_detail(request.user, pk=incident_id)
 
 
 def _incident(request, incident_id, perm="incidents:respond"):
     """The incident, 404 when unknown; 403 unless the caller holds `perm` on its service's team."""
     check(request, "incidents:read")
-    incident = get_object_or_404(Incident.objects.select_related("service"), pk=incident_id)
+    incident = get_object_or_404(selectors.visible(request.user).select_related("service"), pk=incident_id)
     check(request, perm, incident.service.owner_team_id, target=f"incidents.incident:{incident.pk}")
     return incident
 
@@ -69,13 +68,13 @@ def list_incidents(request, filters: Query[IncidentFilter]):
 @router.get("/incidents/by-number/{number}", response=IncidentDetail, summary="An incident by its number (#42)")
 def get_incident_by_number(request, number: IncidentNumber):
     check(request, "incidents:read")
-    return selectors.incident_detail(number=number)
+    return selectors.incident_detail(request.user, number=number)
 
 
 @router.get("/incidents/{incident_id}", response=IncidentDetail, summary="An incident with its timeline and responders")
 def get_incident(request, incident_id: ObjectId):
     check(request, "incidents:read")
-    return _detail(incident_id)
+    return _detail(request, incident_id)
 
 
 # --- reporting by hand --------------------------------------------------------
@@ -92,7 +91,7 @@ def create_incident(request, payload: IncidentIn):
         service, payload.title, actor=actor(request), details=payload.details, urgency=payload.urgency,
         source="manual", created_by=request.user,
     )
-    return Status(201, _detail(incident.pk))
+    return Status(201, _detail(request, incident.pk))
 
 
 # --- acting on an incident ----------------------------------------------------
@@ -101,28 +100,28 @@ def create_incident(request, payload: IncidentIn):
 @router.post("/incidents/{incident_id}/acknowledge", response=IncidentDetail)
 def acknowledge(request, incident_id: ObjectId):
     services.acknowledge(_incident(request, incident_id), actor=actor(request), via=VIA)
-    return _detail(incident_id)
+    return _detail(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}/unacknowledge", response=IncidentDetail,
              summary="Back to triggered: escalation starts over")
 def unacknowledge(request, incident_id: ObjectId):
     services.unacknowledge(_incident(request, incident_id), actor=actor(request))
-    return _detail(incident_id)
+    return _detail(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}/resolve", response=IncidentDetail)
 def resolve(request, incident_id: ObjectId, payload: ResolveIn = None):
     note = payload.note if payload is not None else ""
     services.resolve(_incident(request, incident_id), actor=actor(request), via=VIA, note=note)
-    return _detail(incident_id)
+    return _detail(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}/snooze", response=IncidentDetail,
              summary="Acknowledge for a while; it triggers again if still unresolved")
 def snooze(request, incident_id: ObjectId, payload: SnoozeIn):
     services.snooze(_incident(request, incident_id), payload.minutes, actor=actor(request))
-    return _detail(incident_id)
+    return _detail(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}/reassign", response=IncidentDetail)
@@ -134,13 +133,13 @@ def reassign(request, incident_id: ObjectId, payload: ReassignIn):
     if not person.is_active:
         raise ValidationError({"person_id": f"{person.name} is deactivated; reassign to an active person."})
     services.reassign(incident, person, actor=actor(request))
-    return _detail(incident_id)
+    return _detail(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}/notes", response={201: IncidentDetail})
 def add_note(request, incident_id: ObjectId, payload: NoteIn):
     services.add_note(_incident(request, incident_id), payload.text, actor=actor(request))
-    return Status(201, _detail(incident_id))
+    return Status(201, _detail(request, incident_id))
 
 
 @router.post("/incidents/{incident_id}/responders", response=IncidentDetail,
@@ -148,13 +147,13 @@ def add_note(request, incident_id: ObjectId, payload: NoteIn):
 def add_responders(request, incident_id: ObjectId, payload: RespondersIn):
     incident = _incident(request, incident_id)
     services.add_responders(incident, _targets(payload.targets), actor=actor(request), message=payload.message)
-    return _detail(incident_id)
+    return _detail(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}/escalate", response=IncidentDetail, summary="Page the next tier now")
 def escalate(request, incident_id: ObjectId):
     services.escalate_now(_incident(request, incident_id, "escalation:initiate"), actor=actor(request))
-    return _detail(incident_id)
+    return _detail(request, incident_id)
 
 
 def _targets(items):

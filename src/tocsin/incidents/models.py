@@ -50,6 +50,11 @@ class Incident(models.Model):
     alert_key = models.CharField(max_length=255, blank=True, default="")
     # Set when escalation reached its final fallback (or nobody at all): shown loudly.
     unpaged = models.BooleanField(default=False)
+    # Security incidents (E7): seen only by security officers, admins and their own responders,
+    # and flagged until someone gives them the extra review they need.
+    security = models.BooleanField(default=False)
+    security_category = models.CharField(max_length=64, blank=True, default="")
+    needs_review = models.BooleanField(default=False)
     snoozed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

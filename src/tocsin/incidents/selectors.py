@@ -4,6 +4,7 @@ timeline and responders, each in a fixed number of queries whatever the number o
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 
+from .access import visible_to
 from .models import Incident, Responder, TimelineEntry
 
 STATUSES = (Incident.TRIGGERED, Incident.ACKNOWLEDGED, Incident.RESOLVED)
@@ -25,16 +26,21 @@ def statuses_from(values):
     return chosen or list(Incident.OPEN)
 
 
-def incidents_for_list():
+def visible(user):
+    """The incidents `user` may know of (security incidents only for those cleared, see access)."""
+    return Incident.objects.filter(visible_to(user))
+
+
+def incidents_for_list(user):
     """Newest first, with what a row shows (service, assignee, priority) joined in."""
-    return Incident.objects.select_related("service", "assigned_to", "priority").order_by("-created_at", "-number")
+    return visible(user).select_related("service", "assigned_to", "priority").order_by("-created_at", "-number")
 
 
 def filtered(*, user, statuses=None, service=None, urgency=None, assigned_to=None, unpaged=None, q="",
              created_after=None, created_before=None):
     """The incident list narrowed by each filter given. `assigned_to` is a person id, or "me":
     the person linked to `user` (a user without one is assigned nothing)."""
-    incidents = incidents_for_list().filter(status__in=statuses_from(statuses))
+    incidents = incidents_for_list(user).filter(status__in=statuses_from(statuses))
     if service is not None:
         incidents = incidents.filter(service_id=getattr(service, "pk", service))
     if urgency:
@@ -54,10 +60,11 @@ def filtered(*, user, statuses=None, service=None, urgency=None, assigned_to=Non
     return incidents
 
 
-def incident_detail(**lookup):
-    """One incident (by pk= or number=) with its timeline, responders and related services loaded."""
+def incident_detail(user, **lookup):
+    """One incident (by pk= or number=) with its timeline, responders and related services loaded;
+    Incident.DoesNotExist also when `user` may not see it."""
     return (
-        Incident.objects.select_related("service__owner_team", "assigned_to", "priority", "created_by")
+        visible(user).select_related("service__owner_team", "assigned_to", "priority", "created_by")
         .prefetch_related(
             "related_services",
             Prefetch("timeline", queryset=TimelineEntry.objects.order_by("at", "pk")),

@@ -21,9 +21,9 @@ VIA = "web"
 RESPOND, INITIATE = "incidents:respond", "escalation:initiate"
 
 
-def _page_data(number):
+def _page_data(request, number):
     try:
-        return selectors.incident_detail(number=number)
+        return selectors.incident_detail(request.user, number=number)
     except Incident.DoesNotExist:
         raise Http404("No such incident.") from None
 
@@ -62,12 +62,12 @@ def _panels(incident, request):
 
 @permission_required("incidents:read")
 def incident_page(request, number):
-    return _render(request, _page_data(number))
+    return _render(request, _page_data(request, number))
 
 
 def _acting_on(request, number, perm=RESPOND):
     """The incident, after checking `perm` on its service's owner team (403 page otherwise)."""
-    incident = get_object_or_404(Incident.objects.select_related("service"), number=number)
+    incident = get_object_or_404(selectors.visible(request.user).select_related("service"), number=number)
     require_for_team(request, perm, incident.service.owner_team_id)
     return incident
 
@@ -86,7 +86,7 @@ def _outcome(request, incident, action, done, form_name=None, form=None):
 def _refused(request, incident, exc=None, form_name=None, form=None):
     """The page again (400) with the errors beside the form, or above the page when the form is
     not shown (an action's form shows only while the incident is open; the note form always)."""
-    fresh = _page_data(incident.number)
+    fresh = _page_data(request, incident.number)
     if form is not None and (fresh.is_open or form_name == "note_form"):
         if exc is not None:
             apply_errors(form, exc)
@@ -134,7 +134,7 @@ def snooze(request, number):
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Snooze for {', '.join(map(str, SNOOZE_CHOICES))} minutes.")
-        return _render(request, _page_data(incident.number), status=400)
+        return _render(request, _page_data(request, incident.number), status=400)
     minutes = form.cleaned_data["minutes"]
     return _outcome(request, incident, lambda: services.snooze(incident, minutes, actor=actor(request)),
                     f"{incident.reference} is snoozed for {minutes} minutes.")

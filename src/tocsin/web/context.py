@@ -6,6 +6,7 @@ from tocsin.core.view_access import principal
 _LINKS = [
     ("Home", "/", None),
     ("Incidents", "/incidents/", "incidents:read"),
+    ("Alerts", "/alerts/", "incidents:read"),
     ("Escalation", "/escalation/policies/", "oncall:read"),
     ("People", "/directory/people/", "contacts:read"),
     ("Roles", "/directory/roles/", "contacts:read"),

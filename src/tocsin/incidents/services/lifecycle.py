@@ -41,8 +41,10 @@ def _clean_text(title, details):
 
 
 def trigger_incident(service, title, *, actor, details="", urgency=Incident.HIGH, source="manual",
-                     related_services=(), priority=None, alert_key="", created_by=None, at=None):
-    """Open an incident on `service`; escalation starts at once (the `triggered` signal)."""
+                     related_services=(), priority=None, alert_key="", created_by=None, at=None,
+                     security_category=None):
+    """Open an incident on `service`; escalation starts at once (the `triggered` signal).
+    A `security_category` makes it a security incident: restricted, and flagged for review."""
     title, details = _clean_text(title, details)
     if urgency not in {Incident.HIGH, Incident.LOW}:
         raise ValidationError({"urgency": "Urgency is 'high' or 'low'."})
@@ -51,6 +53,8 @@ def trigger_incident(service, title, *, actor, details="", urgency=Incident.HIGH
         incident = Incident.objects.create(
             number=_next_number(), service=service, title=title, details=details, urgency=urgency, source=source,
             priority=priority, alert_key=alert_key, created_at=at, updated_at=at, created_by=created_by,
+            security=bool(security_category), security_category=security_category or "",
+            needs_review=bool(security_category),
         )
         related = [s for s in related_services if s.pk != service.pk]
         if related:

@@ -1,4 +1,5 @@
 import asyncio
+import os
 import sys
 
 from django.conf import settings
@@ -25,8 +26,13 @@ class Command(TocsinCommand):
         parser.add_argument("--no-migrate", action="store_true", help="Do not apply migrations first.")
         parser.add_argument("--no-engine", action="store_true",
                             help="Do not run the engine here (run `tocsin worker` elsewhere).")
+        parser.add_argument("--smtp-port", type=int, default=int(os.environ.get("TOCSIN_SMTP_PORT") or 2525),
+                            help="Port of the inbound e-mail listener (default 2525, or TOCSIN_SMTP_PORT).")
+        parser.add_argument("--smtp-host", default=None, help="Address the e-mail listener binds (default: --host).")
+        parser.add_argument("--no-smtp", action="store_true", help="Do not run the inbound e-mail listener.")
 
-    def handle(self, *args, host, port, workers, server, no_migrate, no_engine, **options):
+    def handle(self, *args, host, port, workers, server, no_migrate, no_engine, smtp_port, smtp_host, no_smtp,
+               **options):
         if settings.PRODUCTION:
             refusals = production_refusals()
             if refusals:
@@ -37,10 +43,14 @@ class Command(TocsinCommand):
             migrate_serialised()
         connections.close_all()
         self.stdout.write(f"Tocsin is serving on http://{host}:{port}/ ({server}, {workers} worker(s))")
+        smtp_host = smtp_host or host
+        if not no_smtp:
+            self.stdout.write(f"Inbound e-mail on smtp://{smtp_host}:{smtp_port}/")
         self.stdout.flush()
+        excluded = {name for name, off in (("engine", no_engine), ("smtp", no_smtp)) if off}
         runner = supervisor.Supervisor(
             supervisor.http_command(server, host, port, workers),
-            supervisor.load_parts(exclude={"engine"} if no_engine else ()),
+            supervisor.load_parts(exclude=excluded, options={"smtp": {"host": smtp_host, "port": smtp_port}}),
             env=supervisor.child_environment(workers),
         )
         sys.exit(asyncio.run(runner.run()))
