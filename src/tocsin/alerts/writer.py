@@ -16,10 +16,11 @@ one bad request never fails the others.
 On SQLite the thread waits for the write lock on its own terms: SQLite's busy handler sleeps in
 steps growing to 100 ms, so a writer that finds the engine's transaction in progress would sleep
 long after the lock is free; the writer's connection fails at once instead, and tries again
-every fraction of a millisecond (for as long as the configured busy timeout).
+after pauses of 0.2 ms growing to 2 ms (for as long as the configured busy timeout).
 
 The thread keeps its database connection between commits (opening one costs more than a commit,
-and closing the last SQLite connection checkpoints the WAL); it drops it only after an error.
+and closing the last SQLite connection checkpoints the WAL); it drops it after an error, and once
+nothing has come for a moment, so that an idle process holds no database session.
 Answers go back to each event loop in one wake-up per commit, not one per request."""
 
 import asyncio
@@ -35,7 +36,8 @@ from .store import store_events
 
 log = logging.getLogger("tocsin.alerts")
 MAX_EVENTS_PER_COMMIT = 5000
-LOCK_RETRY_SECONDS = 0.0003
+LOCK_RETRY_SECONDS = (0.0002, 0.002)  # first and longest pause between tries for the SQLite write lock
+IDLE_SECONDS = 0.2  # with nothing to write for this long, the connection is closed
 
 
 class WriteFailed(RuntimeError):
@@ -67,7 +69,12 @@ class GroupCommitWriter:
 
     def _run(self):
         while True:
-            batch = [self._submissions.get()]
+            try:
+                first = self._submissions.get(timeout=IDLE_SECONDS)
+            except stdlib_queue.Empty:
+                _close_quietly()
+                first = self._submissions.get()
+            batch = [first]
             count = len(batch[0][0])
             while count < MAX_EVENTS_PER_COMMIT:
                 try:
@@ -81,8 +88,8 @@ class GroupCommitWriter:
     def _commit(self, batch):
         try:
             self._store([event for events, _, _ in batch for event in events])
-        except Exception:
-            if len(batch) == 1:
+        except Exception as exc:
+            if len(batch) == 1 or _locked(exc):  # no lock for the batch: none for its parts either
                 log.exception("storing ingested events failed")
                 self._answer(batch, WriteFailed("the events could not be stored; try again"))
                 return
@@ -92,7 +99,7 @@ class GroupCommitWriter:
         self._answer(batch, None)
 
     def _store(self, events):
-        patience = None
+        patience, pause = None, LOCK_RETRY_SECONDS[0]
         while True:
             try:
                 self._connect()
@@ -107,7 +114,8 @@ class GroupCommitWriter:
                 patience = patience or time.monotonic() + connection.settings_dict["OPTIONS"].get("timeout", 5)
                 if time.monotonic() > patience:
                     raise
-                time.sleep(LOCK_RETRY_SECONDS)
+                time.sleep(pause)
+                pause = min(pause * 2, LOCK_RETRY_SECONDS[1])
             except Exception:
                 connection.close()
                 raise
@@ -125,7 +133,17 @@ class GroupCommitWriter:
         for _, done, loop in batch:
             per_loop.setdefault(loop, []).append(done)
         for loop, futures in per_loop.items():
-            loop.call_soon_threadsafe(_settle, futures, error)
+            try:
+                loop.call_soon_threadsafe(_settle, futures, error)
+            except RuntimeError:
+                pass  # that event loop is closed: nobody is waiting there any more
+
+
+def _close_quietly():
+    try:
+        connection.close()
+    except Exception:
+        log.warning("closing the idle ingestion connection failed", exc_info=True)
 
 
 def _locked(error):
