@@ -192,20 +192,21 @@ def test_query_count_does_not_grow_with_incidents(viewer, person, two_tiers, ser
 
     open_more(3, 0)
     few = _open_incidents_page(viewer)
-    assert len(dashboard.open_incidents(now).rows) == 3
+    assert len(dashboard.open_incidents(now, None).rows) == 3
     open_more(27, 3)
-    assert len(dashboard.open_incidents(now).rows) == 30
+    assert len(dashboard.open_incidents(now, None).rows) == 30
     html = viewer.get("/").content.decode()
     assert html.count("<tr data-incident=") == 30 and "Ben Okafor" in html
     assert _open_incidents_page(viewer) == few
 
 
-def test_read_model_itself_is_two_queries(db, two_tiers, service, clock, now, django_assert_num_queries):
+def test_read_model_itself_is_two_queries(db, two_tiers, service, clock, now, django_assert_num_queries, make_user):
+    watcher = make_user("watcher", roles=["viewer"])
     for n in range(5):
         trigger(service, now, title=f"Broken {n}")
     clock.at(now)
     with django_assert_num_queries(2):
-        board = dashboard.open_incidents(now)
+        board = dashboard.open_incidents(now, watcher)
         assert [row.paged[0].name for row in board.rows] == ["Ana Silva"] * 5
 
 
@@ -278,3 +279,12 @@ def test_stream_answers_with_sse_headers_and_a_first_chunk(make_user):
         return first.decode() if isinstance(first, bytes) else first
 
     assert asyncio.run(scenario()).startswith("retry: ")
+
+
+def test_the_board_leaves_out_security_incidents_the_viewer_may_not_see(viewer, two_tiers, service, now, make_user):
+    trigger(service, now, title="Routine outage")
+    trigger(service, now, title="Credential stuffing", security_category="intrusion")
+    html = viewer.get("/").content.decode()
+    assert "Routine outage" in html and "Credential stuffing" not in html
+    officer = make_user("officer", roles=["security_officer"])
+    assert len(dashboard.open_incidents(now, officer).rows) == 2

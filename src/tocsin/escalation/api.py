@@ -14,7 +14,7 @@ from tocsin.core.api_auth import check
 from tocsin.core.models import Team
 from tocsin.core.schemas import ObjectId
 from tocsin.core.view_access import actor
-from tocsin.incidents.models import Incident
+from tocsin.incidents.selectors import visible
 
 from . import selectors, services
 from .models import EscalationPolicy, ServicePolicy
@@ -169,7 +169,7 @@ def unlink_service(request, service_id: ObjectId):
             summary="Where an incident's escalation stands, and every notification request it made")
 def incident_escalation(request, incident_id: ObjectId):
     check(request, "incidents:read")
-    incident = get_object_or_404(Incident, pk=incident_id)
+    incident = get_object_or_404(visible(request.user), pk=incident_id)
     found = selectors.incident_escalation(incident)
     if found is None:
         raise Http404("This incident has no escalation.")

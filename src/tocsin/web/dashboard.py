@@ -9,6 +9,7 @@ from django.db.models import Case, Count, Min, Value, When
 
 from tocsin.escalation.models import Escalation, NotificationRequest
 from tocsin.incidents.models import Incident
+from tocsin.incidents.selectors import visible
 from tocsin.oncall.models import Schedule
 from tocsin.oncall.selectors import oncall_everywhere
 
@@ -145,13 +146,13 @@ def _current_targets(incident):
         return set()
 
 
-def open_incidents(now, limit=MAX_ROWS):
-    """The Board of open incidents: two queries, whatever their number."""
+def open_incidents(now, user, limit=MAX_ROWS):
+    """The Board of open incidents `user` may see: two queries, whatever their number."""
     # Ordered in the database before the cut, so an old triggered incident is never pushed off the
     # board by newer acknowledged ones.
     order = (Case(When(status=Incident.TRIGGERED, then=Value(0)), default=Value(1)),
              Case(When(urgency=Incident.HIGH, then=Value(0)), default=Value(1)), "-number")
-    found = list(Incident.objects.filter(status__in=Incident.OPEN)
+    found = list(visible(user).filter(status__in=Incident.OPEN)
                  .select_related("service", "assigned_to", "escalation__version")
                  .order_by(*order)[:limit + 1])
     more, found = len(found) > limit, found[:limit]

@@ -19,7 +19,7 @@ def home(request):
         request,
         "web/home.html",
         {
-            "board": dashboard.open_incidents(now) if can(who, "incidents:read") else None,
+            "board": dashboard.open_incidents(now, request.user) if can(who, "incidents:read") else None,
             "oncall": dashboard.oncall_now(now) if can(who, "oncall:read") else None,
             "now": now,
             "roles": [(ROLES[role], team) for role, team in who.assignments],
@@ -32,6 +32,6 @@ def home(request):
 @permission_required("incidents:read")
 def dashboard_fragment(request):
     """The open-incidents table alone, which the page swaps in when the event stream says so."""
-    response = render(request, "web/_dashboard_incidents.html", {"board": dashboard.open_incidents(timezone.now())})
+    response = render(request, "web/_dashboard_incidents.html", {"board": dashboard.open_incidents(timezone.now(), request.user)})
     response["Cache-Control"] = "no-store"
     return response
