@@ -33,6 +33,8 @@ api.add_router("/", incidents_router)
 api.add_router("/", escalation_router)
 api.add_router("/", alerts_router)
 api.add_router("/", alert_rules_router)
+api.add_router("/", "tocsin.alerts.api_maintenance.router")
+api.add_router("/", "tocsin.alerts.api_outbound.router")
 
 
 @api.exception_handler(PermissionDeniedError)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("oncall/", include("tocsin.oncall.urls")),
     path("incidents/", include("tocsin.incidents.urls")),
     path("alerts/report/", include("tocsin.alerts.urls_report")),
+    path("alerts/rules/", include("tocsin.alerts.urls_rules")),
     path("alerts/", include("tocsin.alerts.urls")),
     path("admin/engine/", include("tocsin.engine.urls")),
     path("escalation/audit/", include("tocsin.escalation.urls_audit")),

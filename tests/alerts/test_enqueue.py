@@ -113,6 +113,7 @@ def test_invalid_events_name_the_field_and_store_nothing(ingest, integration, pa
     (b'{"a": "\xff\xfe"}', "not valid UTF-8"),
     (b"[" * 40 + b"]" * 40, "nested deeper"),
     (b"", "empty"),
+    (b'{"event_action": "trigger", "payload": {"summary": "a\\u0000b"}}', "NUL character"),
 ])
 def test_malformed_bodies_are_refused(ingest, content, problem):
     response = ingest.post("/v2/enqueue", content=content)

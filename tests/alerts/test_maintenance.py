@@ -268,3 +268,15 @@ def test_a_recurring_window_is_never_early_and_never_late(zone_name, change, day
     wall = datetime(day.year, day.month, day.day, hour, minute) + (length if near_end else timedelta(0))
     now = _first_instant_showing(wall, tz) + timedelta(seconds=seconds)
     assert (occurrence_at(daily, now) is not None) == _expected_on(now, tz, hour, minute, length)
+
+
+def test_dates_beyond_the_supported_range_are_refused_by_name(db, service):
+    from datetime import datetime, timezone as dt
+    from django.core.exceptions import ValidationError
+    from tocsin.alerts.services_maintenance import create_window
+    from tocsin.core.audit import Actor
+    with pytest.raises(ValidationError) as refused:
+        create_window(actor=Actor.system("test"), name="Far off", services=[service], time_zone="Pacific/Kiritimati",
+                      starts_at=datetime(9999, 12, 31, 20, tzinfo=dt.utc), ends_at=datetime(9999, 12, 31, 21, tzinfo=dt.utc),
+                      recurrence="FREQ=DAILY")
+    assert "starts_at" in refused.value.message_dict

@@ -69,6 +69,8 @@ def _deeper_than(value, room):
 def parse_json(body):
     if not body:
         raise invalid(["the body is empty; send a JSON document"], "Malformed JSON")
+    if b"\\u0000" in body:  # (PostgreSQL stores no NUL in text or jsonb; no alert needs one)
+        raise invalid(["the JSON holds a NUL character (\\u0000), which Tocsin does not store"], "Malformed JSON")
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

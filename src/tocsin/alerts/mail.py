@@ -173,8 +173,9 @@ def default_severity(options):
 def event_from_message(message, options, envelope_from=""):
     """The event an alert e-mail stands for (its service and integration are bound by the caller)."""
     rules = options.get("rules") if isinstance(options, dict) else None
-    subject = header(message, "Subject") or NO_SUBJECT
-    body = body_text(message)
+    # Mail may carry NUL characters, which PostgreSQL does not store: they are dropped.
+    subject = header(message, "Subject").replace("\x00", "") or NO_SUBJECT
+    body = body_text(message).replace("\x00", "")
     scanned = body[:RULE_TEXT_LIMIT]
     source = sender(message, envelope_from)
 

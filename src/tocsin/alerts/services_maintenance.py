@@ -1,6 +1,6 @@
 """Use cases that create and end maintenance windows (E4); each is audited as a configuration change."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,6 +17,8 @@ from .stages.maintenance import occurrence_at, wall_schedule
 WALL_FORMAT = "%Y%m%dT%H%M%S"
 # Below the column's 255 so that ending a recurring window can always append its UNTIL.
 MAX_RECURRENCE = 200
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def _instant(value, tz, field):
@@ -54,6 +56,9 @@ def create_window(*, actor, name, services, starts_at, ends_at, time_zone="UTC",
     tz = zone(time_zone, "time_zone")
     starts_at = _instant(starts_at, tz, "starts_at")
     ends_at = _instant(ends_at, tz, "ends_at")
+    for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not EARLIEST <= value <= LATEST:  # (far-off dates overflow once moved into a time zone)
+            raise ValidationError({field: "Give a date between the years 1970 and 9000."})
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "The end must be after the start."})
     reason = (reason or "").strip()

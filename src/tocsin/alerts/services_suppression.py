@@ -1,0 +1,148 @@
+"""Use cases for peak-hour suppression rules (E4): checked field by field, audited as configuration."""
+
+from datetime import datetime, time
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from tocsin.catalog.models import Service
+from tocsin.core import audit
+from tocsin.core.timezones import zone
+
+from .events import SEVERITIES
+from .models import SuppressionRule
+
+MAX_NAME = 120
+ACTIONS = {value for value, _ in SuppressionRule.ACTIONS}
+FIELDS = ("name", "service", "severities", "weekdays", "start_time", "end_time", "time_zone", "action", "enabled")
+TIME_FORMATS = ("%H:%M", "%H:%M:%S")
+
+
+def _name(value):
+    name = value.strip() if isinstance(value, str) else ""
+    if not name:
+        raise ValidationError({"name": "Give the rule a name."})
+    if len(name) > MAX_NAME:
+        raise ValidationError({"name": f"At most {MAX_NAME} characters."})
+    return name
+
+
+def _service(value):
+    """None means every service."""
+    if value is None or isinstance(value, Service):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        found = Service.objects.filter(pk=value).first()
+        if found is not None:
+            return found
+    raise ValidationError({"service": "Choose an existing service, or none for every service."})
+
+
+def _severities(value):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValidationError({"severities": f"Give a list among {', '.join(SEVERITIES)}."})
+    unknown = [v for v in value if v not in SEVERITIES]
+    if unknown:
+        raise ValidationError({"severities": f"Unknown severity '{unknown[0][:40]}'; use {', '.join(SEVERITIES)}."})
+    return [s for s in SEVERITIES if s in value]
+
+
+def _weekdays(value):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 6 for d in value):
+        raise ValidationError({"weekdays": "Give days as numbers from 0 (Monday) to 6 (Sunday)."})
+    return sorted(set(value))
+
+
+def _time(value, field):
+    """A wall-clock time of day, as a time or as text HH:MM[:SS]."""
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ValidationError({field: "Give a local time without an offset; the rule has its own time zone."})
+        return value.replace(microsecond=0)
+    if isinstance(value, str):
+        for pattern in TIME_FORMATS:
+            try:
+                return datetime.strptime(value.strip(), pattern).time()
+            except ValueError:
+                continue
+    raise ValidationError({field: "Give a time of day as HH:MM, e.g. 09:00."})
+
+
+def _time_zone(value):
+    zone(value, "time_zone")
+    return value
+
+
+def _action(value):
+    if value not in ACTIONS:
+        raise ValidationError({"action": f"Use one of {', '.join(sorted(ACTIONS))}."})
+    return value
+
+
+def _enabled(value):
+    if not isinstance(value, bool):
+        raise ValidationError({"enabled": "Say true or false."})
+    return value
+
+
+CHECKS = {"name": _name, "service": _service, "severities": _severities, "weekdays": _weekdays,
+          "start_time": lambda v: _time(v, "start_time"), "end_time": lambda v: _time(v, "end_time"),
+          "time_zone": _time_zone, "action": _action, "enabled": _enabled}
+
+
+def _cleaned(values):
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:
+        raise ValidationError({unknown[0]: f"'{unknown[0]}' cannot be changed here."})
+    return {field: CHECKS[field](value) for field, value in values.items()}
+
+
+def summary_of(rule):
+    return {"name": rule.name, "service": rule.service_id, "severities": rule.severities, "weekdays": rule.weekdays,
+            "start_time": rule.start_time.strftime("%H:%M:%S"), "end_time": rule.end_time.strftime("%H:%M:%S"),
+            "time_zone": rule.time_zone, "action": rule.action, "enabled": rule.enabled}
+
+
+def create_suppression_rule(*, actor, name, start_time, end_time, service=None, severities=(), weekdays=(),
+                            time_zone="UTC", action=SuppressionRule.RECORD, enabled=True):
+    """A weekly local-time window during which alerts of `severities` (all when empty) on
+    `service` (every service when None) are recorded only or held. No weekdays means every day;
+    an end not after the start crosses midnight."""
+    cleaned = _cleaned({"name": name, "service": service, "severities": list(severities or ()),
+                        "weekdays": list(weekdays or ()), "start_time": start_time, "end_time": end_time,
+                        "time_zone": time_zone, "action": action, "enabled": enabled})
+    with transaction.atomic():
+        rule = SuppressionRule.objects.create(**cleaned)
+        audit.record(actor, "alerts.suppression_rule.create", rule, summary=summary_of(rule))
+    return rule
+
+
+def update_suppression_rule(rule, *, actor, **changes):
+    """Change some fields of a rule; the others stay as they are."""
+    cleaned = _cleaned(changes)
+    with transaction.atomic():
+        rule = SuppressionRule.objects.select_for_update().get(pk=rule.pk)
+        before = summary_of(rule)
+        for field, value in cleaned.items():
+            setattr(rule, field, value)
+        rule.save()
+        after = summary_of(rule)
+        if after != before:
+            audit.record(actor, "alerts.suppression_rule.update", rule, summary=audit.changes(before, after))
+    return rule
+
+
+def delete_suppression_rule(rule, *, actor):
+    """Remove a rule; alerts it already decided keep their handling and reason."""
+    with transaction.atomic():
+        summary = summary_of(rule)
+        deleted, _ = SuppressionRule.objects.filter(pk=rule.pk).delete()
+        if deleted:
+            audit.record(actor, "alerts.suppression_rule.delete", object_type="alerts.suppressionrule",
+                         object_id=str(rule.pk), summary=summary)
+    return bool(deleted)
