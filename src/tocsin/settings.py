@@ -46,6 +46,7 @@ TOCSIN_DEMO_LOADERS = [
     "tocsin.catalog.demo.load",
     "tocsin.oncall.demo.load",
     "tocsin.escalation.demo.load",
+    "tocsin.alerts.demo.load",
 ]
 TOCSIN_DEFAULT_PHONE_REGION = env("DEFAULT_PHONE_REGION").upper() or None
 TOCSIN_HR_SYNC_FILE = env("HR_SYNC_FILE")
