@@ -72,10 +72,13 @@ class Alert(models.Model):
         (UNROUTED, "No routing rule matched"),
     ]
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
+    # (The indexes below serve these keys; a repeat rewrites no index it need not: see Meta.)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts",
+                                db_index=False)
     integration = models.ForeignKey(Integration, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="alerts")
-    incident = models.ForeignKey(Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts")
+    incident = models.ForeignKey(Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts",
+                                 db_index=False)
     dedup_key = models.CharField(max_length=255)
     status = models.CharField(max_length=16, choices=STATUSES, default=TRIGGERED)
     severity = models.CharField(max_length=8, choices=SEVERITIES, default=ERROR)
@@ -105,14 +108,14 @@ class Alert(models.Model):
     dirty = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["-last_seen", "-id"]
+        ordering = ["-id"]  # newest first; not by last_seen, which every repeat changes
         constraints = [
             models.UniqueConstraint(fields=["service", "dedup_key"], condition=Q(status__in=["triggered", "acknowledged"]),
                                     name="alert_open_dedup_key"),
         ]
         indexes = [
             models.Index(fields=["id"], condition=Q(dirty=True), name="alert_dirty"),
-            models.Index(fields=["service", "-last_seen"], name="alert_service_recent"),
+            models.Index(fields=["service", "-id"], name="alert_service_recent"),
             models.Index(fields=["incident"], name="alert_incident"),
         ]
 

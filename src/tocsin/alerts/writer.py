@@ -78,6 +78,7 @@ class GroupCommitWriter:
                 first = self._submissions.get(timeout=IDLE_SECONDS)
             except stdlib_queue.Empty:
                 _close_quietly()
+                self._last_batch = 0
                 first = self._submissions.get()
             batch = [first]
             count = len(first[0])

@@ -67,7 +67,7 @@ class Incident(models.Model):
         ordering = ["-number"]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="incident_status_created"),
-            models.Index(fields=["service", "status"], name="incident_service_status"),
+            models.Index(fields=["service", "status", "-created_at"], name="incident_service_status"),
             models.Index(fields=["assigned_to", "status"], name="incident_assignee_status"),
             models.Index(fields=["service", "alert_key"], name="incident_service_key"),
         ]

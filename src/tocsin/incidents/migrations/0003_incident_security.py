@@ -1,4 +1,5 @@
-"""Security incidents (E7): the flag, its category, and the extra review it calls for."""
+"""Security incidents (E7): the flag, its category, and the extra review it calls for; and the
+service index ordered by creation, for "the newest open incidents of this service"."""
 
 from django.db import migrations, models
 
@@ -24,5 +25,10 @@ class Migration(migrations.Migration):
             model_name="incident",
             name="needs_review",
             field=models.BooleanField(default=False),
+        ),
+        migrations.RemoveIndex(model_name="incident", name="incident_service_status"),
+        migrations.AddIndex(
+            model_name="incident",
+            index=models.Index(fields=["service", "status", "-created_at"], name="incident_service_status"),
         ),
     ]
