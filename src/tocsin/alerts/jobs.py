@@ -7,13 +7,15 @@ from .models import Alert
 from .store import PROCESS_JOB
 
 
-@handler(PROCESS_JOB, max_attempts=20, coalescing=True)
+# Outside the job's transaction: the processor commits in small transactions of its own (see
+# processing), and is idempotent by the alerts' dirty flag.
+@handler(PROCESS_JOB, max_attempts=20, coalescing=True, transactional=False)
 def process_alerts(payload, context):
     processing.process(context.now)
 
 
 @handler("alerts.recheck")
 def recheck(payload, context):
-    """A held alert's time has come: let the processor look at it again."""
-    Alert.objects.filter(pk=payload["alert"], incident__isnull=True, status__in=Alert.OPEN).update(dirty=True)
-    processing.process(context.now)
+    """A held alert's time has come, or its processing failed: let the processor look again."""
+    if Alert.objects.filter(pk=payload["alert"]).update(dirty=True):
+        processing.process(context.now, batch=processing.CHUNK)  # more waiting: a run is scheduled

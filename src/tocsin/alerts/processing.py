@@ -2,13 +2,20 @@
 
 It takes the alerts marked dirty: new alerts go through the pipeline (suppression, holding,
 correlation, grouping) and otherwise open an incident at once; acknowledged and resolved alerts
-move their incident when every alert of it agrees (DESIGN: incident scope)."""
+move their incident when every alert of it agrees (DESIGN: incident scope).
+
+It works in small transactions (a few alerts each), so an incident's first page is committed,
+and due, at once, and on SQLite the ingestion writer is never kept from the database for long.
+One processor runs at a time: on PostgreSQL, where several engines may each run one, a
+transaction-level advisory lock serialises them (two would otherwise both open an incident for
+one group)."""
 
 import logging
+import time
 from datetime import timedelta
 
 import orjson
-from django.db import transaction
+from django.db import connection, transaction
 
 from tocsin.core.audit import Actor
 from tocsin.engine import queue
@@ -21,7 +28,10 @@ from .models import Alert, ServiceAlertSettings
 from .stages.correlation import attach_symptom
 from .store import PROCESS_JOB
 
-BATCH = 200
+BATCH = 200  # alerts per run; the job schedules itself again when there are more
+CHUNK = 8  # alerts per transaction
+TIME_BUDGET = timedelta(seconds=5)  # per run, so other jobs get their turn
+PROCESSOR_LOCK = 0x70C5_A1E7
 RETRY_AFTER = timedelta(minutes=1)
 log = logging.getLogger("tocsin.alerts")
 INTEGRATION = Actor.system("integration")
@@ -62,8 +72,18 @@ def open_incident(alert, now):
     return incident
 
 
+def still_open(incident):
+    """Lock the incident a later alert is to join; None if it was closed meanwhile (then the alert
+    opens an incident of its own rather than join one nobody will page for)."""
+    return Incident.objects.select_for_update().filter(pk=incident.pk, status__in=Incident.OPEN).first()
+
+
 def handle_new(alert, settings, now):
     decision = pipeline.decide(alert, settings, now)
+    if decision is not None and decision.incident is not None:
+        decision.incident = still_open(decision.incident)
+        if decision.incident is None:
+            decision = None
     if decision is None:
         alert.incident = open_incident(alert, now)
         alert.handling, alert.reason = Alert.PAGED, ""
@@ -103,11 +123,24 @@ def handle(alert, settings, now):
         follow_alert(alert, now)
 
 
-def process(now, batch=BATCH):
-    """Handle up to `batch` dirty alerts; returns how many (the job schedules itself again when full)."""
+def _failed(alert, before, now):
+    log.exception("processing alert %s failed", alert.pk)
+    alert.incident_id, alert.handling, alert.sustain = before
+    if alert.incident_id is None:
+        alert.reason = "processing failed; retrying"
+    # Looked at again in a minute; one alert must not hold up the others.
+    queue.schedule("alerts.recheck", due_at=now + RETRY_AFTER, payload={"alert": alert.pk},
+                   key=f"alerts.recheck:{alert.pk}")
+
+
+def process_chunk(now, size):
+    """One transaction: up to `size` dirty alerts, oldest first; returns how many."""
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PROCESSOR_LOCK])
         alerts = list(Alert.objects.select_for_update(of=("self",)).filter(dirty=True)
-                      .select_related("service", "integration").order_by("id")[:batch])
+                      .select_related("service", "integration").order_by("id")[:size])
         settings = settings_for({a.service_id for a in alerts if a.service_id})
         for alert in alerts:
             before = (alert.incident_id, alert.handling, alert.sustain)
@@ -115,15 +148,24 @@ def process(now, batch=BATCH):
                 with transaction.atomic():
                     handle(alert, settings, now)
             except Exception:
-                # One alert must not hold up the others: it is looked at again in a minute.
-                log.exception("processing alert %s failed", alert.pk)
-                alert.incident_id, alert.handling, alert.sustain = before
-                alert.reason = "processing failed; retrying"
-                queue.schedule("alerts.recheck", due_at=now + RETRY_AFTER, payload={"alert": alert.pk},
-                               key=f"alerts.recheck:{alert.pk}")
-            # Written at once, so later alerts of this batch see it (grouping, correlation).
+                _failed(alert, before, now)
+            # Written at once, so later alerts see it (grouping, correlation).
             Alert.objects.filter(pk=alert.pk).update(dirty=False, incident=alert.incident_id, handling=alert.handling,
                                                      reason=alert.reason, sustain=alert.sustain)
-        if len(alerts) == batch:
-            queue.schedule(PROCESS_JOB, key=PROCESS_JOB)
     return len(alerts)
+
+
+def process(now, batch=BATCH, chunk=CHUNK):
+    """Handle up to `batch` dirty alerts (and at most TIME_BUDGET of work) in transactions of
+    `chunk`; schedules another run when some may be left. Returns how many were handled."""
+    done, started = 0, time.monotonic()
+    while done < batch:
+        wanted = min(chunk, batch - done)
+        handled = process_chunk(now, wanted)
+        done += handled
+        if handled < wanted:
+            return done  # nothing left
+        if time.monotonic() - started > TIME_BUDGET.total_seconds():
+            break
+    queue.schedule(PROCESS_JOB, due_at=now, key=PROCESS_JOB)
+    return done
