@@ -1,5 +1,6 @@
 """POST /v2/enqueue: PagerDuty Events API v2 on the fast path (E1, E2)."""
 
+import orjson
 import pytest
 
 from tocsin.alerts.models import Alert
@@ -163,3 +164,22 @@ def test_an_alert_that_fails_processing_holds_up_no_other_and_is_retried(ingest,
     assert good.incident is not None and bad.incident is None and bad.reason == "processing failed; retrying"
     assert list(Incident.objects.values_list("title", flat=True)) == ["fine"]
     assert Job.objects.filter(kind="alerts.recheck", state=Job.PENDING).count() == 1
+
+
+def test_the_routing_key_is_not_kept_with_the_alert_and_large_payloads_are_capped(ingest, integration):
+    _, key = integration()
+    ingest.post("/v2/enqueue", json=trigger(key, "small"))
+    assert "routing_key" not in Alert.objects.get(dedup_key="small").raw
+    big = trigger(key, "big")
+    big["payload"]["custom_details"] = {"log": "x" * 100_000}
+    assert ingest.post("/v2/enqueue", json=big).status_code == 202
+    assert Alert.objects.get(dedup_key="big").raw == {"truncated": True, "bytes": len(orjson.dumps(big))}
+
+
+def test_a_known_key_is_accepted_from_an_address_that_guessed_wrong(ingest, integration):
+    _, key = integration()
+    assert ingest.post("/v2/enqueue", json=trigger(key, "k0")).status_code == 202
+    wrong = trigger("0" * 32)
+    codes = [ingest.post("/v2/enqueue", json=wrong).status_code for _ in range(40)]
+    assert codes[-1] == 429
+    assert ingest.post("/v2/enqueue", json=trigger(key, "k1")).status_code == 202

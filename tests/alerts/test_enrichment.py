@@ -250,3 +250,13 @@ def test_provider_values_that_are_not_json_are_kept_as_text(estate):
     finally:
         enrichment._providers[enrichment.CHANGES].remove(changes)
     assert enrichment_of(incident).data["enrichment"]["changes"][0]["at"] == str(T0)
+
+
+@pytest.mark.parametrize("template", ["https://{{labels.host}}/d", "{{labels.scheme}}://grafana.example/d",
+                                      "https://grafana.{{labels.domain}}/d"])
+def test_a_link_template_may_not_let_the_alert_choose_the_host(template):
+    from types import SimpleNamespace
+    from tocsin.alerts.enrichment import render_link_template
+    alert = SimpleNamespace(labels={"host": "evil.example", "scheme": "https", "domain": "evil.example"},
+                            source="", component="", service=None, service_id=None)
+    assert render_link_template({"text": "x", "href": template}, alert, "svc") is None

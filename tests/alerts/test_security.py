@@ -180,3 +180,22 @@ def test_the_incident_page_flags_a_security_incident_for_review(cast):
             panels._panels[:] = before
             panel._registered.clear()
     assert 'id="security-badge"' in html and "security: exfiltration" in html and 'id="needs-review"' in html
+
+
+def test_a_plain_alert_of_a_security_incident_is_hidden_with_its_incident(db, service, make_user):
+    from tocsin.alerts.events import Event
+    from tocsin.alerts.models import Alert
+    from tocsin.alerts.services import visible_alerts
+    from tocsin.alerts.store import store_events
+    from tocsin.core.permissions import Principal
+    from tocsin.incidents.services import trigger_incident
+    from django.utils import timezone
+    now = timezone.now()
+    store_events([Event(action="trigger", dedup_key="plain", summary="Login failures on db-1", source="db-1",
+                        service_id=service.pk)], now)
+    incident = trigger_incident(service, "Login failures on db-1", actor=SYSTEM, security_category="intrusion")
+    Alert.objects.filter(dedup_key="plain").update(incident=incident)
+    bystander = make_user("bystander", roles=["viewer"])
+    officer = make_user("officer2", roles=["security_officer"])
+    assert not visible_alerts(Principal.load(bystander)).exists()
+    assert visible_alerts(Principal.load(officer)).count() == 1

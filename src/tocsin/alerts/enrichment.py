@@ -118,8 +118,10 @@ def render_link_template(template, alert, service_name):
     pattern = template.get("href") or template.get("url")
     if not isinstance(pattern, str) or len(pattern) > MAX_HREF:
         return None
-    # The scheme and host are the administrator's, fixed before any value goes in.
-    if safe_href(PLACEHOLDER.sub("x", pattern)) is None:
+    # The scheme and host are the administrator's: no placeholder before the path, so whoever sends
+    # the alert cannot choose where the link leads.
+    scheme, _, rest = pattern.partition("://")
+    if "{{" in scheme or "{{" in rest.split("/", 1)[0] or safe_href(PLACEHOLDER.sub("x", pattern)) is None:
         return None
     try:
         href = PLACEHOLDER.sub(

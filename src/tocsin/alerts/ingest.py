@@ -87,7 +87,12 @@ def client_ip(scope):
 
 
 async def integration_for(key, scope, refusal):
-    """The integration of `key`, or `refusal` (and a strike against the client's address)."""
+    """The integration of `key`, or `refusal` (and a strike against the client's address). A key
+    already known is let through whatever the address did: one stale key on a shared sender, or
+    a proxy in front, must not stop the valid ones."""
+    info = lookup.known(key)
+    if info is not None:
+        return info
     ip = client_ip(scope)
     waiting = limits.failed_keys.blocked(ip, limits.FAILED_KEYS_PER_MINUTE)
     if waiting:
@@ -126,7 +131,8 @@ async def store(events):
 
 
 async def enqueue(scope, receive):
-    body = parse_json(await read_body(scope, receive))
+    raw = await read_body(scope, receive)
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise invalid(["the body must be a JSON object"])
     key = body.get("routing_key")
@@ -137,7 +143,7 @@ async def enqueue(scope, receive):
         limits.failed_keys.take(client_ip(scope), limits.FAILED_KEYS_PER_MINUTE)
         raise invalid([INVALID_KEY])
     try:
-        event = parse_event(body, size=len(body))
+        event = parse_event(body, size=len(raw))
     except InvalidEvent as exc:
         raise invalid(exc.errors) from None
     check_rate(info, 1)

@@ -14,6 +14,7 @@ from .models import Integration, key_digest
 
 KEY_FORMAT = re.compile(r"^[0-9A-Za-z_-]{16,64}$")
 FRESH_SECONDS = 5.0
+MAX_CACHED = 10_000
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alerts-lookup")
 _cache = {}
 
@@ -46,6 +47,8 @@ def find(key):
         info = cached[0]
     else:
         info = _from_database(digest)
+        if len(_cache) >= MAX_CACHED:  # (unknown keys are cached too: guessing must not grow it)
+            _cache.clear()
         _cache[digest] = (info, time.monotonic() + FRESH_SECONDS)
     # The digest matched by dictionary or index lookup; compare in constant time all the same.
     if info is None or not hmac.compare_digest(info.key_hash, digest):
@@ -53,12 +56,18 @@ def find(key):
     return info
 
 
-async def find_async(key):
+def known(key):
+    """The integration of `key` if this process knows it already (no database); else None."""
     if not isinstance(key, str) or not KEY_FORMAT.match(key):
         return None
     cached = _cache.get(key_digest(key.lower()))
-    if cached is not None and cached[1] > time.monotonic():
-        return cached[0]
+    return cached[0] if cached is not None and cached[1] > time.monotonic() else None
+
+
+async def find_async(key):
+    info = known(key)
+    if info is not None or not isinstance(key, str) or not KEY_FORMAT.match(key):
+        return info
     return await asyncio.get_running_loop().run_in_executor(_pool, find, key)
 
 

@@ -74,7 +74,8 @@ def header(message, name):
         value = message.get(name)
     except Exception:  # the email package raises assorted errors on malformed headers
         return ""
-    return " ".join(str(value).split()) if value is not None else ""
+    # (NUL characters dropped: PostgreSQL stores none, and a mail refused for one would come back forever)
+    return " ".join(str(value).replace("\x00", "").split()) if value is not None else ""
 
 
 def is_auto_reply(message):
@@ -173,8 +174,7 @@ def default_severity(options):
 def event_from_message(message, options, envelope_from=""):
     """The event an alert e-mail stands for (its service and integration are bound by the caller)."""
     rules = options.get("rules") if isinstance(options, dict) else None
-    # Mail may carry NUL characters, which PostgreSQL does not store: they are dropped.
-    subject = header(message, "Subject").replace("\x00", "") or NO_SUBJECT
+    subject = header(message, "Subject") or NO_SUBJECT
     body = body_text(message).replace("\x00", "")
     scanned = body[:RULE_TEXT_LIMIT]
     source = sender(message, envelope_from)

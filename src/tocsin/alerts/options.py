@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from .events import ACTIONS, SEVERITIES
 from .formats.webhook import FIELDS as MAPPED_FIELDS, compile_expression
 
-MAX_RATE = 1_000_000
+MAX_RATE = 100_000_000
 MAX_TABLE = 200  # entries of a severity or status translation table
 MAX_WORD = 255
 MAX_PATTERN = 500

@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from tocsin.core import audit
 from tocsin.core.permissions import ADMIN, SECURITY_OFFICER
+from tocsin.incidents.selectors import visible
 
 from . import lookup
 from . import options as integration_options
@@ -20,7 +21,7 @@ from .models import Alert, Heartbeat, Integration, key_digest
 KINDS = {kind for kind, _ in Integration.KINDS}
 MAX_NAME = 120
 MAX_OPTIONS_DEPTH = 16
-# Roles that see security alerts until incidents carry their own visibility rule.
+# Roles that see security alerts which opened no incident (suppressed or held ones).
 SECURITY_ROLES = frozenset({ADMIN, SECURITY_OFFICER})
 # The paths each kind posts to under /integrations/<key>/ (e-mail has an address instead).
 KIND_FORMATS = {
@@ -188,10 +189,10 @@ def sees_security_alerts(principal):
 
 def visible_alerts(principal):
     """Alerts `principal` may see, with what a list shows loaded alongside (no query per row)."""
-    alerts = Alert.objects.select_related("service", "integration", "incident")
-    if not sees_security_alerts(principal):
-        alerts = alerts.filter(security=False)
-    return alerts
+    # An alert of an incident is seen by whoever sees that incident (the incidents app's one rule).
+    seen = Q(incident__in=visible(principal.user if principal is not None else None).values("pk"))
+    alone = Q(incident__isnull=True) if sees_security_alerts(principal) else Q(incident__isnull=True, security=False)
+    return Alert.objects.select_related("service", "integration", "incident").filter(seen | alone)
 
 
 def filtered_alerts(principal, *, service=None, status=None, handling=None, severity=None, incident=None,

@@ -158,6 +158,11 @@ def deliver(content, envelope_from, integrations, report, now=None):
 class InboundMail:
     """The aiosmtpd handler. Database work runs on a small thread pool, off the event loop."""
 
+    async def handle_exception(self, error):
+        # A temporary failure (the sender keeps the mail and retries), naming nothing internal.
+        log.error("inbound mail failed", extra={"error": type(error).__name__})
+        return "451 4.3.0 Temporary failure; try again later"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"

@@ -36,9 +36,13 @@ def _waves(events):
             ops[-1][1].append(event)
         else:
             ops.append((event.action, [event]))
-    depth = max((len(ops) for ops in per_key.values()), default=0)
+    # In arrival order: the processor takes new alerts by id, so a cause sent before its symptoms is
+    # seen first. (Two writers on PostgreSQL may then deadlock on shared keys; the server breaks the
+    # tie and the writer commits each request alone, which loses nothing.)
+    ordered = list(per_key.values())
+    depth = max((len(ops) for ops in ordered), default=0)
     for index in range(depth):
-        yield [ops[index] for ops in per_key.values() if len(ops) > index]
+        yield [ops[index] for ops in ordered if len(ops) > index]
 
 
 @lru_cache(maxsize=64)

@@ -39,7 +39,7 @@ def announce():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"NOTIFY {CHANNEL}")
-    transaction.on_commit(_wake_all)
+    transaction.on_commit(_wake_all, robust=True)  # (a failed wake-up must not look like a failed commit)
 
 
 def schedule(kind, *, due_at=None, payload=None, key=None):

@@ -4,7 +4,9 @@ A claim commits a lease (claimed_by, claimed_until) and counts the attempt. Each
 then run in a transaction of its own (the jobs of a `many` kind together), and marked done *in
 that same transaction* only if the lease is still ours. So a job's database effects and its
 completion commit together or not at all: a worker killed mid-job leaves the lease to expire and
-another worker retakes the job, and a worker whose lease was taken over does its work for nothing."""
+another worker retakes the job, and a worker whose lease was taken over does its work for nothing.
+A kind registered with `transactional=False` (sends to the outside world) runs outside that
+transaction instead, and is marked done after it: at least once, not exactly once."""
 
 import logging
 import random

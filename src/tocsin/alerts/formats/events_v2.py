@@ -87,7 +87,8 @@ def parse_event(body, *, size, routed=True, prefix=""):
     if not event.dedup_key:
         event.dedup_key = uuid.uuid4().hex
     event.group_key = event.group or event.component
-    event.raw = capped_raw(body, size)
+    # The routing key is a secret: it is not kept with the alert, which every reader may see.
+    event.raw = capped_raw({name: value for name, value in body.items() if name != "routing_key"}, size)
     return event
 
 
