@@ -37,6 +37,8 @@ class AlertSettingsOut(Schema):
     open_for_minutes: int | None
     baseline_deviations: float | None
     baseline_window_minutes: int
+    flood_limit: int | None
+    flood_window_minutes: int
     link_templates: list[LinkTemplate]
 
 
@@ -51,10 +53,12 @@ class AlertSettingsPatch(Schema):
     open_for_minutes: int | None = None
     baseline_deviations: float | None = None
     baseline_window_minutes: int | None = None
+    flood_limit: int | None = None
+    flood_window_minutes: int | None = None
     link_templates: list[LinkTemplate] | None = None
 
 
-NULLABLE = {"min_occurrences", "occurrence_window_minutes", "open_for_minutes", "baseline_deviations"}
+NULLABLE = {"min_occurrences", "occurrence_window_minutes", "open_for_minutes", "baseline_deviations", "flood_limit"}
 
 
 def _settings_out(settings):

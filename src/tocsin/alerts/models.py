@@ -151,6 +151,11 @@ class ServiceAlertSettings(models.Model):
     baseline_deviations = models.FloatField(null=True, blank=True,
                                             help_text="...or the alert rate exceeds its baseline by k deviations")
     baseline_window_minutes = models.PositiveIntegerField(default=60)
+    # Flood control: past this many incidents opened within the window, new alerts of the service
+    # join its newest open incident in bulk instead of each opening (and paging for) another.
+    flood_limit = models.PositiveIntegerField(null=True, blank=True, default=20,
+                                              help_text="Incidents per window before a flood; none: no limit")
+    flood_window_minutes = models.PositiveIntegerField(default=10)
     link_templates = models.JSONField(default=list, blank=True,
                                       help_text='[{"text": …, "href": "https://…{{labels.host}}"}]')
     updated_at = models.DateTimeField(default=timezone.now)

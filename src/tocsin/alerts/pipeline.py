@@ -6,7 +6,7 @@ every stage means: open an incident. Stages live in their own modules and regist
 from dataclasses import dataclass
 from datetime import datetime
 
-ORDER = ("maintenance", "inhibition", "peak_hours", "sustain", "correlation", "grouping")
+ORDER = ("maintenance", "inhibition", "peak_hours", "sustain", "correlation", "grouping", "flood")
 _stages = {}
 
 

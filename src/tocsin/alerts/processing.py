@@ -23,7 +23,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.services import acknowledge, resolve, trigger_incident
 from tocsin.incidents.services.lifecycle import MAX_TITLE
 
-from . import enrichment, pipeline
+from . import enrichment, flood, pipeline
 from .models import Alert, ServiceAlertSettings
 from .stages.correlation import attach_symptom
 from .store import PROCESS_JOB
@@ -139,6 +139,7 @@ def process_chunk(now, size):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PROCESSOR_LOCK])
+        flood.absorb(settings_for, now)
         alerts = list(Alert.objects.select_for_update(of=("self",)).filter(dirty=True)
                       .select_related("service", "integration").order_by("id")[:size])
         settings = settings_for({a.service_id for a in alerts if a.service_id})

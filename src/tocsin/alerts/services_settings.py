@@ -13,7 +13,7 @@ GROUPINGS = {value for value, _ in ServiceAlertSettings.GROUPINGS}
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 FIELDS = ("grouping", "group_labels", "group_window_minutes", "resolve_with_alerts", "suppress_dependents",
           "min_occurrences", "occurrence_window_minutes", "open_for_minutes", "baseline_deviations",
-          "baseline_window_minutes", "link_templates")
+          "baseline_window_minutes", "flood_limit", "flood_window_minutes", "link_templates")
 
 
 def _minutes(errors, name, value, *, optional):
@@ -54,10 +54,10 @@ def check(values):
         errors["grouping"] = f"Use one of {', '.join(sorted(GROUPINGS))}."
     if "group_labels" in values:
         cleaned["group_labels"] = _labels(errors, values["group_labels"])
-    for name in ("group_window_minutes", "baseline_window_minutes"):
+    for name in ("group_window_minutes", "baseline_window_minutes", "flood_window_minutes"):
         if name in values:
             _minutes(errors, name, values[name], optional=False)
-    for name in ("min_occurrences", "occurrence_window_minutes", "open_for_minutes"):
+    for name in ("min_occurrences", "occurrence_window_minutes", "open_for_minutes", "flood_limit"):
         if name in values:
             _minutes(errors, name, values[name], optional=True)
     for name in ("resolve_with_alerts", "suppress_dependents"):
