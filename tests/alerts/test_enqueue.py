@@ -183,3 +183,15 @@ def test_a_known_key_is_accepted_from_an_address_that_guessed_wrong(ingest, inte
     codes = [ingest.post("/v2/enqueue", json=wrong).status_code for _ in range(40)]
     assert codes[-1] == 429
     assert ingest.post("/v2/enqueue", json=trigger(key, "k1")).status_code == 202
+
+
+def test_alerts_no_rule_routes_still_dedup_and_resolve_within_their_integration(ingest, integration):
+    _, key = integration(on=None)
+    for _ in range(3):
+        assert ingest.post("/v2/enqueue", json=trigger(key, "lost")).status_code == 202
+    alert = Alert.objects.get()
+    assert (alert.service, alert.handling, alert.occurrences) == (None, Alert.UNROUTED, 3)
+    ingest.post("/v2/enqueue", json={"routing_key": key, "event_action": "resolve", "dedup_key": "lost"})
+    assert Alert.objects.get().status == Alert.RESOLVED
+    ingest.post("/v2/enqueue", json=trigger(key, "lost"))
+    assert Alert.objects.filter(status=Alert.TRIGGERED).count() == 1 and Alert.objects.count() == 2

@@ -112,6 +112,10 @@ class Alert(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["service", "dedup_key"], condition=Q(status__in=["triggered", "acknowledged"]),
                                     name="alert_open_dedup_key"),
+            # Alerts no routing rule placed dedup within their integration instead.
+            models.UniqueConstraint(fields=["integration", "dedup_key"],
+                                    condition=Q(service__isnull=True, status__in=["triggered", "acknowledged"]),
+                                    name="alert_unrouted_dedup_key"),
         ]
         indexes = [
             models.Index(fields=["id"], condition=Q(dirty=True), name="alert_dirty"),

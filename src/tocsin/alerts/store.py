@@ -36,7 +36,8 @@ def _json(value):
 def _waves(events):
     per_key = {}
     for event in events:
-        ops = per_key.setdefault((event.service_id, event.dedup_key), [])
+        scope = event.service_id if event.service_id is not None else ("unrouted", event.integration_id)
+        ops = per_key.setdefault((scope, event.dedup_key), [])
         if event.action == TRIGGER and ops and ops[-1][0] == TRIGGER:
             ops[-1][1].append(event)
         else:
@@ -50,8 +51,12 @@ def _waves(events):
         yield [ops[index] for ops in ordered if len(ops) > index]
 
 
+CONFLICT_ROUTED = f"(service_id, dedup_key) WHERE status IN {OPEN}"
+CONFLICT_UNROUTED = f"(integration_id, dedup_key) WHERE (service_id IS NULL AND status IN {OPEN})"
+
+
 @lru_cache(maxsize=64)
-def _upsert_sql(vendor, rows):
+def _upsert_sql(vendor, rows, unrouted=False):
     """The upsert of `rows` alerts, in the driver's own parameter style (kept: batches repeat sizes)."""
     mark = "?" if vendor == "sqlite" else "%s"
     quote = connection.ops.quote_name
@@ -59,7 +64,7 @@ def _upsert_sql(vendor, rows):
     return (
         f"INSERT INTO alerts_alert ({', '.join(quote(c) for c in COLUMNS)}) VALUES "
         + ", ".join([placeholders] * rows)
-        + f" ON CONFLICT (service_id, dedup_key) WHERE status IN {OPEN} DO UPDATE SET"
+        + f" ON CONFLICT {CONFLICT_UNROUTED if unrouted else CONFLICT_ROUTED} DO UPDATE SET"
         " occurrences = alerts_alert.occurrences + excluded.occurrences, last_seen = excluded.last_seen,"
         " severity = excluded.severity, summary = excluded.summary, details = excluded.details,"
         " labels = excluded.labels, links = excluded.links, raw = excluded.raw,"
@@ -69,14 +74,15 @@ def _upsert_sql(vendor, rows):
 
 
 @lru_cache(maxsize=8)
-def _transition_sql(vendor, action):
+def _transition_sql(vendor, action, unrouted=False):
     mark = "?" if vendor == "sqlite" else "%s"
+    scope = "service_id IS NULL AND integration_id = %s" if unrouted else "service_id = %s"
     if action == ACKNOWLEDGE:
         sql = ("UPDATE alerts_alert SET status = 'acknowledged', acknowledged_at = %s, last_seen = %s, dirty = TRUE"
-               " WHERE service_id = %s AND dedup_key = %s AND status = 'triggered'")
+               f" WHERE {scope} AND dedup_key = %s AND status = 'triggered'")
     else:
         sql = ("UPDATE alerts_alert SET status = 'resolved', resolved_at = %s, last_seen = %s, dirty = TRUE"
-               f" WHERE service_id = %s AND dedup_key = %s AND status IN {OPEN}")
+               f" WHERE {scope} AND dedup_key = %s AND status IN {OPEN}")
     return sql.replace("%s", mark)
 
 
@@ -90,19 +96,22 @@ def _trigger_row(events, now):
 
 def _triggers(cursor, groups, now):
     dirty = False
-    for start in range(0, len(groups), ROWS_PER_STATEMENT):
-        chunk = groups[start:start + ROWS_PER_STATEMENT]
-        params = [value for events in chunk for value in _trigger_row(events, now)]
-        cursor.execute(_upsert_sql(connection.vendor, len(chunk)), params)
-        dirty = any(row[0] for row in cursor.fetchall()) or dirty
+    for unrouted in (False, True):
+        scoped = [events for events in groups if (events[-1].service_id is None) == unrouted]
+        for start in range(0, len(scoped), ROWS_PER_STATEMENT):
+            chunk = scoped[start:start + ROWS_PER_STATEMENT]
+            params = [value for events in chunk for value in _trigger_row(events, now)]
+            cursor.execute(_upsert_sql(connection.vendor, len(chunk), unrouted), params)
+            dirty = any(row[0] for row in cursor.fetchall()) or dirty
     return dirty
 
 
 def _transitions(cursor, action, events, now):
-    sql = _transition_sql(connection.vendor, action)
     changed = 0
     for event in events:
-        cursor.execute(sql, (now, now, event.service_id, event.dedup_key))
+        unrouted = event.service_id is None
+        cursor.execute(_transition_sql(connection.vendor, action, unrouted),
+                       (now, now, event.integration_id if unrouted else event.service_id, event.dedup_key))
         changed += cursor.rowcount
     return changed > 0
 
