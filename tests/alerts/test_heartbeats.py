@@ -51,7 +51,7 @@ def test_a_new_heartbeat_is_expected_within_interval_and_grace_of_its_creation(h
     assert pending_checks(made) == [row.expected_by]
 
 
-def test_a_ping_moves_the_deadline_and_replaces_the_pending_check(heartbeat, ingest):
+def test_a_ping_moves_the_deadline_and_the_pending_check(heartbeat, ingest):
     made, key = heartbeat
     before = timezone.now()
     response = ingest.get(f"/integrations/{key}/heartbeat")
@@ -64,7 +64,8 @@ def test_a_ping_moves_the_deadline_and_replaces_the_pending_check(heartbeat, ing
     assert ingest.post(f"/integrations/{key}/heartbeat").status_code == 200
     row.refresh_from_db()
     assert pending_checks(made) == [row.expected_by]
-    assert Job.objects.filter(key=heartbeats.job_key(made.pk), state=Job.CANCELLED).exists()
+    # One row per heartbeat, however often it pings: moved, not cancelled and added again.
+    assert Job.objects.filter(key=heartbeats.job_key(made.pk)).count() == 1
 
 
 def test_an_unknown_key_is_not_found(ingest, heartbeat):

@@ -327,3 +327,14 @@ def test_a_handler_outside_transactions_sends_without_holding_the_job_transactio
 def test_many_and_outside_transactions_do_not_mix():
     with pytest.raises(ValueError):
         handler("test.bad", many=True, transactional=False)(lambda items: None)
+
+
+def test_rescheduling_moves_the_waiting_job_and_replaces_one_being_run(db):
+    queue.reschedule("test.record", key="check", due_at=T0, payload={"n": 1})
+    queue.reschedule("test.record", key="check", due_at=T0 + timedelta(minutes=5), payload={"n": 2})
+    job = Job.objects.get(key="check")
+    assert (job.due_at, job.payload) == (T0 + timedelta(minutes=5), {"n": 2})
+    Job.objects.filter(pk=job.pk).update(claimed_by="w1", claimed_until=T0 + timedelta(minutes=1))  # running
+    queue.reschedule("test.record", key="check", due_at=T0 + timedelta(minutes=9), payload={"n": 3})
+    assert Job.objects.get(pk=job.pk).state == Job.CANCELLED
+    assert Job.objects.get(key="check", state=Job.PENDING).due_at == T0 + timedelta(minutes=9)

@@ -40,10 +40,9 @@ def _deadline(heartbeat, since):
 
 
 def _watch(heartbeat, expected_by):
-    """Replace the pending check of this heartbeat by one due at `expected_by`."""
-    key = job_key(heartbeat.integration_id)
-    queue.cancel(key)
-    queue.schedule(MISSED_JOB, due_at=expected_by, payload={"integration": heartbeat.integration_id}, key=key)
+    """Move the pending check of this heartbeat to `expected_by` (one job row, however often it pings)."""
+    queue.reschedule(MISSED_JOB, key=job_key(heartbeat.integration_id), due_at=expected_by,
+                     payload={"integration": heartbeat.integration_id})
 
 
 def start_clock(heartbeat):

@@ -66,6 +66,18 @@ def schedule_many(jobs):
     return len(rows)
 
 
+def reschedule(kind, *, key, due_at, payload=None):
+    """Move the waiting job of `key` to `due_at` (with `payload`), or add it: one row per key
+    however often it moves, as for a heartbeat's next check. A job of that key being run right
+    now is cancelled and replaced instead."""
+    waiting = Job.objects.filter(key=key, state=Job.PENDING, claimed_until__isnull=True)
+    if waiting.update(due_at=due_at, payload=payload or {}):
+        announce()
+        return
+    cancel(key)
+    schedule(kind, due_at=due_at, payload=payload, key=key)
+
+
 def cancel(*keys):
     """Cancel the pending jobs with these keys. A job being run right now is not stopped: its
     handler must find that its work is no longer wanted (handlers check state, not only keys)."""
