@@ -62,6 +62,8 @@ TOCSIN_WATCHDOG_URL = env("WATCHDOG_URL")
 BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The domain of the integration e-mail addresses (<key>@domain); by default the host of BASE_URL.
 TOCSIN_INBOUND_MAIL_DOMAIN = env("INBOUND_MAIL_DOMAIN", "")
+# Outbound webhooks to loopback, private or link-local addresses are refused unless allowed.
+TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_TO_PRIVATE_ADDRESSES")
 _base_host = urlsplit(BASE_URL).hostname or "127.0.0.1"
 ALLOWED_HOSTS = sorted({"127.0.0.1", "localhost", "[::1]", _base_host, *env_list("ALLOWED_HOSTS")})
 CSRF_TRUSTED_ORIGINS = [BASE_URL]

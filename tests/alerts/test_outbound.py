@@ -60,6 +60,11 @@ class Receiver:
 
 
 @pytest.fixture(autouse=True)
+def _local_receivers_allowed(settings):
+    settings.TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES = True  # the receivers here listen on 127.0.0.1
+
+
+@pytest.fixture(autouse=True)
 def _outbound_connected():
     """The receivers as AlertsConfig.ready connects them (disconnected again if this test did it)."""
     already = any(key[0] == "alerts.outbound.triggered" for key, *_ in signals.triggered.receivers)
@@ -289,3 +294,23 @@ def test_a_security_alert_reaches_the_security_webhook_when_it_opens_its_inciden
     # holds that one back (see the test above).
     assert ("SIEM", "Impossible travel") in sent and ("SIEM", "Disk full") not in sent
     assert sent.count(("SIEM", "Impossible travel")) == 1
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x", "http://10.0.0.5/x", "http://169.254.169.254/latest",
+                                 "http://[::1]/x", "http://localhost/x"])
+def test_private_addresses_are_refused_unless_allowed(settings, url):
+    from django.core.exceptions import ValidationError
+    from tocsin.alerts.services_outbound import create_webhook
+    settings.TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES = False
+    with pytest.raises(ValidationError) as refused:
+        create_webhook("SIEM", url, actor=SYSTEM)
+    assert "not public" in refused.value.message_dict["url"][0]
+
+
+def test_an_address_inside_is_refused_at_send_time_too(settings, service, hook, receiver):
+    hook()  # made while allowed; then the installation stops allowing it
+    settings.TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES = False
+    trigger_incident(service, "Disk full", actor=SYSTEM)
+    run_engine()
+    job = outbound_jobs().get()
+    assert receiver.received == [] and "not a public address" in job.last_error

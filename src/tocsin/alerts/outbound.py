@@ -7,9 +7,13 @@ the incident, so a change that rolls back is never announced. Delivery is at-lea
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
+from urllib.parse import urlsplit
 
 import httpx
+from django.conf import settings
 
 from tocsin.engine import queue
 from tocsin.engine.registry import handler
@@ -116,7 +120,20 @@ def deliver(payload, context):
     post(webhook, body, payload["key"], int(context.now.timestamp()))
 
 
+def internal(host):
+    """Whether `host` is, or resolves to, an address that is not on the public internet (loopback,
+    private, link-local such as cloud metadata): a webhook must not become a way to probe inside."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False  # it will fail to connect, which is reported as such
+    return any(not ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses)
+
+
 def post(webhook, body, delivery, timestamp):
+    if not settings.TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES and internal(urlsplit(webhook.url).hostname or ""):
+        raise DeliveryFailed(f"webhook {webhook.pk}: refused, its host is not a public address "
+                             "(TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES allows it)")
     content = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",

@@ -1,9 +1,11 @@
 """Use cases that change outbound webhooks: configuration, so each is audited. The signing secret
 is generated here and shown once; it is kept encrypted."""
 
+import ipaddress
 import secrets
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -41,7 +43,16 @@ def _clean_url(url):
         raise ValidationError({"url": "Leave credentials out of the URL; bodies are signed with the secret."})
     if any(ch.isspace() for ch in url):
         raise ValidationError({"url": "A URL has no spaces."})
+    if not settings.TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES and _private_literal(parts.hostname):
+        raise ValidationError({"url": "This address is not public; set TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES to allow it."})
     return url
+
+
+def _private_literal(host):
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return host == "localhost"  # a name: checked again, resolved, at every send
 
 
 def _clean_events(events):
