@@ -82,11 +82,12 @@ def test_a_future_window_is_listed_off_with_its_start_as_next_then_cancelled(adm
 
 
 def test_a_window_on_now_ends_early_and_drops_out_of_the_list(admin, service):
+    ends = when(3)
     window = admin.post("/api/v1/maintenance-windows", {
         "name": "Failover test", "services": [service.pk], "starts_at": when(-1).isoformat(),
-        "ends_at": when(3).isoformat()}, content_type=JSON).json()
+        "ends_at": ends.isoformat()}, content_type=JSON).json()
     assert window["on_now"] is True and window["next"] is None
-    assert datetime.fromisoformat(window["current"]["ends_at"]) == when(3)
+    assert datetime.fromisoformat(window["current"]["ends_at"]) == ends
 
     ended = admin.post(f"/api/v1/maintenance-windows/{window['id']}/end")
     assert ended.status_code == 200 and ended.json()["on_now"] is False
@@ -142,11 +143,11 @@ def test_windows_are_changed_only_by_managers_of_every_service_they_cover(platfo
     own = platform_manager.post("/api/v1/maintenance-windows", {**body, "services": [service.pk]}, content_type=JSON)
     assert own.status_code == 201
 
-    joint = create_window(actor=SYSTEM, name="Joint", services=[service, network], starts_at=when(-1),
-                          ends_at=when(1))
+    ends = when(1)
+    joint = create_window(actor=SYSTEM, name="Joint", services=[service, network], starts_at=when(-1), ends_at=ends)
     assert platform_manager.post(f"/api/v1/maintenance-windows/{joint.pk}/end").status_code == 403
     joint.refresh_from_db()
-    assert joint.ends_at == when(1)
+    assert joint.ends_at == ends
     assert len(viewer.get("/api/v1/maintenance-windows").json()) == 2
     assert AuditEntry.objects.filter(action="permission.denied").count() == 3
 

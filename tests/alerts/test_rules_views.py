@@ -155,12 +155,12 @@ def test_a_window_over_another_teams_service_is_refused(owner, viewer, service, 
     assert owner.post(f"{PAGE}maintenance/", data).status_code == 403
     assert viewer.post(f"{PAGE}maintenance/", {**data, "services": [service.pk]}).status_code == 403
     assert not MaintenanceWindow.objects.exists()
-    joint = create_window(actor=SYSTEM, name="Joint", services=[service, network], starts_at=when(-1),
-                          ends_at=when(1))
+    ends = when(1)
+    joint = create_window(actor=SYSTEM, name="Joint", services=[service, network], starts_at=when(-1), ends_at=ends)
     assert "End now" not in owner.get(PAGE).content.decode()
     assert owner.post(f"{PAGE}maintenance/{joint.pk}/end/").status_code == 403
     joint.refresh_from_db()
-    assert joint.ends_at == when(1)
+    assert joint.ends_at == ends
     assert owner.post(f"{PAGE}maintenance/", {**data, "services": [service.pk]}).status_code == 302
 
 

@@ -12,6 +12,7 @@ from tocsin.core import audit
 from . import matchers as label_matchers
 from . import routing
 from .events import SEVERITIES
+from .audited import delete_row, update_row
 from .models import InhibitionRule, RoutingRule
 
 MAX_NAME = 120
@@ -132,29 +133,18 @@ def create_routing_rule(*, actor, name, service, matchers=(), severities=(), sou
 
 def update_routing_rule(rule, *, actor, **changes):
     _unknown(changes, ROUTING_FIELDS)
-    cleaned = _routing_values(changes)
     with transaction.atomic():
-        rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
-        before = _routing_summary(rule)
-        for field, value in cleaned.items():
-            setattr(rule, field, value)
-        rule.save()
-        after = _routing_summary(rule)
-        if after != before:
-            audit.record(actor, "alerts.routing_rule.update", rule, summary=audit.changes(before, after))
+        rule = update_row(rule, _routing_values(changes), actor=actor, action="alerts.routing_rule.update",
+                          summary=_routing_summary)
         _routing_changed()
     return rule
 
 
 def delete_routing_rule(rule, *, actor):
     with transaction.atomic():
-        summary = _routing_summary(rule)
-        deleted, _ = RoutingRule.objects.filter(pk=rule.pk).delete()
-        if deleted:
-            audit.record(actor, "alerts.routing_rule.delete", object_type="alerts.routingrule",
-                         object_id=str(rule.pk), summary=summary)
+        deleted = delete_row(rule, actor=actor, action="alerts.routing_rule.delete", summary=_routing_summary)
         _routing_changed()
-    return bool(deleted)
+    return deleted
 
 
 def _inhibition_values(values):
@@ -194,24 +184,9 @@ def create_inhibition_rule(*, actor, name, source_matchers, target_matchers, equ
 
 def update_inhibition_rule(rule, *, actor, **changes):
     _unknown(changes, INHIBITION_FIELDS)
-    cleaned = _inhibition_values(changes)
-    with transaction.atomic():
-        rule = InhibitionRule.objects.select_for_update().get(pk=rule.pk)
-        before = _inhibition_summary(rule)
-        for field, value in cleaned.items():
-            setattr(rule, field, value)
-        rule.save()
-        after = _inhibition_summary(rule)
-        if after != before:
-            audit.record(actor, "alerts.inhibition_rule.update", rule, summary=audit.changes(before, after))
-    return rule
+    return update_row(rule, _inhibition_values(changes), actor=actor, action="alerts.inhibition_rule.update",
+                      summary=_inhibition_summary)
 
 
 def delete_inhibition_rule(rule, *, actor):
-    with transaction.atomic():
-        summary = _inhibition_summary(rule)
-        deleted, _ = InhibitionRule.objects.filter(pk=rule.pk).delete()
-        if deleted:
-            audit.record(actor, "alerts.inhibition_rule.delete", object_type="alerts.inhibitionrule",
-                         object_id=str(rule.pk), summary=summary)
-    return bool(deleted)
+    return delete_row(rule, actor=actor, action="alerts.inhibition_rule.delete", summary=_inhibition_summary)

@@ -10,6 +10,7 @@ from tocsin.core import audit
 from tocsin.core.timezones import zone
 
 from .events import SEVERITIES
+from .audited import delete_row, update_row
 from .models import SuppressionRule
 
 MAX_NAME = 120
@@ -124,25 +125,10 @@ def create_suppression_rule(*, actor, name, start_time, end_time, service=None, 
 
 def update_suppression_rule(rule, *, actor, **changes):
     """Change some fields of a rule; the others stay as they are."""
-    cleaned = _cleaned(changes)
-    with transaction.atomic():
-        rule = SuppressionRule.objects.select_for_update().get(pk=rule.pk)
-        before = summary_of(rule)
-        for field, value in cleaned.items():
-            setattr(rule, field, value)
-        rule.save()
-        after = summary_of(rule)
-        if after != before:
-            audit.record(actor, "alerts.suppression_rule.update", rule, summary=audit.changes(before, after))
-    return rule
+    return update_row(rule, _cleaned(changes), actor=actor, action="alerts.suppression_rule.update",
+                      summary=summary_of)
 
 
 def delete_suppression_rule(rule, *, actor):
     """Remove a rule; alerts it already decided keep their handling and reason."""
-    with transaction.atomic():
-        summary = summary_of(rule)
-        deleted, _ = SuppressionRule.objects.filter(pk=rule.pk).delete()
-        if deleted:
-            audit.record(actor, "alerts.suppression_rule.delete", object_type="alerts.suppressionrule",
-                         object_id=str(rule.pk), summary=summary)
-    return bool(deleted)
+    return delete_row(rule, actor=actor, action="alerts.suppression_rule.delete", summary=summary_of)
