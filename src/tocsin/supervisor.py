@@ -33,18 +33,21 @@ def load_parts(exclude=(), options=None):
     return parts
 
 
-def http_command(server, host, port, workers):
+def http_command(server, host, port, workers, tls=None):
+    """The HTTP server's command line; `tls` is (certificate file, PKCS#8 key file) to serve HTTPS."""
     target = "tocsin.asgi:application"
     if server == "granian":
+        secure = ["--ssl-certificate", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
         return [
             sys.executable, "-m", "granian", "--interface", "asgi", "--host", host, "--port", str(port),
-            "--workers", str(workers), "--no-ws", "--log-level", "warning",
+            "--workers", str(workers), "--no-ws", "--log-level", "warning", *secure,
             # granian workers busy at SIGTERM may never exit by themselves; have granian kill them.
             "--workers-kill-timeout", "5", target,
         ]
+    secure = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
     return [
         sys.executable, "-m", "uvicorn", target, "--host", host, "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--lifespan", "on", "--log-level", "warning",
+        "--no-access-log", "--lifespan", "on", "--log-level", "warning", *secure,
     ]
 
 

@@ -1,14 +1,12 @@
 """Real senders against a real `tocsin serve`: PagerDuty's own Python client on /v2/enqueue, and
 the Prometheus Alertmanager binary on /integrations/<key>/alertmanager (E1, acceptance)."""
 
-import asyncio
 import ipaddress
 import json
 import os
 import sqlite3
 import ssl
 import subprocess
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -98,67 +96,29 @@ def self_signed_certificate(directory):
     return cert_file, key_file
 
 
-class TlsFront:
-    """TLS terminated in front of the served port, as a reverse proxy does in production. The
-    PagerDuty client refuses any base URL that is not https://."""
-
-    def __init__(self, target_port, cert_file, key_file):
-        self.target_port = target_port
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(cert_file, key_file)
-        self.loop = asyncio.new_event_loop()
-
-    async def _copy(self, source, target):
-        try:
-            while data := await source.read(65536):
-                target.write(data)
-                await target.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            target.close()
-
-    async def _connection(self, reader, writer):
-        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        await asyncio.gather(self._copy(reader, upstream_writer), self._copy(upstream_reader, writer))
-
-    def __enter__(self):
-        self.server = self.loop.run_until_complete(
-            asyncio.start_server(self._connection, "127.0.0.1", 0, ssl=self.context))
-        self.base = f"https://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    async def _stop(self):
-        self.server.close()
-        connections = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in connections:
-            task.cancel()
-        await asyncio.gather(*connections, return_exceptions=True)
-
-    def __exit__(self, *exc):
-        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+@pytest.fixture(scope="module")
+def served_tls(served, tmp_path_factory):
+    """The same database served over HTTPS by `tocsin serve --tls-cert --tls-key`: the PagerDuty
+    client refuses any base URL that is not https://."""
+    env, _ = served
+    cert_file, key_file = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    with Served(env, "--no-engine", "--no-migrate", "--tls-cert", str(cert_file), "--tls-key", str(key_file)) as server:
+        yield server, cert_file
 
 
 @pytest.fixture
-def pagerduty_client(served, tmp_path):
-    """make(key) -> the official client, pointed at Tocsin over TLS and trusting its certificate."""
-    _, server = served
-    cert_file, key_file = self_signed_certificate(tmp_path)
-    with TlsFront(server.port, cert_file, key_file) as front:
-        trust = ssl.create_default_context(cafile=str(cert_file))
-        clients = []
+def pagerduty_client(served_tls):
+    """make(key) -> the official client, pointed at Tocsin's HTTPS address and trusting its certificate."""
+    server, cert_file = served_tls
+    trust = ssl.create_default_context(cafile=str(cert_file))
+    clients = []
 
-        def make(key):
-            clients.append(pagerduty.EventsApiV2Client(key, base_url=front.base, verify=trust))
-            return clients[-1]
-        yield make
-        for client in clients:
-            client.close()
+    def make(key):
+        clients.append(pagerduty.EventsApiV2Client(key, base_url=server.base, verify=trust))
+        return clients[-1]
+    yield make
+    for client in clients:
+        client.close()
 
 
 def test_the_pagerduty_client_triggers_acknowledges_and_resolves(served, pagerduty_client):
@@ -273,3 +233,9 @@ def test_the_alertmanager_binary_fires_and_resolves_through_its_webhook(served, 
              lambda: [row for row in alert_row(env, fingerprint, "resolved") if row[3] == "resolved"])
     assert rows(env, "SELECT count(*) FROM alerts_alert WHERE dedup_key = ?", fingerprint)[0][0] == 1
     assert "ingestion failed" not in server.output()
+
+
+def test_serve_wants_both_halves_of_tls(tmp_path):
+    env = environment(tmp_path)
+    result = tocsin(env, "serve", "--tls-cert", str(tmp_path / "tls.crt"), check=False)
+    assert result.returncode == 2 and "both --tls-cert and --tls-key" in result.stderr

@@ -42,7 +42,7 @@ class Served:
         self.env, self.args = env, args
         self.port = free_port()
         self.smtp_port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if '--tls-cert' in args else 'http'}://127.0.0.1:{self.port}"
         self.log_path = Path(env["TOCSIN_AUDIT_ANCHOR_FILE"]).with_name(f"serve-{self.port}.log")
 
     def __enter__(self):
@@ -56,7 +56,7 @@ class Served:
             if self.proc.poll() is not None:
                 raise AssertionError(f"tocsin serve exited: {self.output()[-3000:]}")
             try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base}/healthz", timeout=1, verify=False).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.2)

@@ -30,9 +30,20 @@ class Command(TocsinCommand):
                             help="Port of the inbound e-mail listener (default 2525, or TOCSIN_SMTP_PORT).")
         parser.add_argument("--smtp-host", default=None, help="Address the e-mail listener binds (default: --host).")
         parser.add_argument("--no-smtp", action="store_true", help="Do not run the inbound e-mail listener.")
+        parser.add_argument("--tls-cert", default=os.environ.get("TOCSIN_TLS_CERT") or None,
+                            help="Serve HTTPS with this certificate (PEM; or TOCSIN_TLS_CERT).")
+        parser.add_argument("--tls-key", default=os.environ.get("TOCSIN_TLS_KEY") or None,
+                            help="The certificate's private key (PEM, PKCS#8; or TOCSIN_TLS_KEY).")
 
     def handle(self, *args, host, port, workers, server, no_migrate, no_engine, smtp_port, smtp_host, no_smtp,
-               **options):
+               tls_cert, tls_key, **options):
+        if bool(tls_cert) != bool(tls_key):
+            self.stderr.write("Give both --tls-cert and --tls-key to serve HTTPS, or neither.")
+            sys.exit(2)
+        for path in filter(None, (tls_cert, tls_key)):
+            if not os.path.isfile(path):
+                self.stderr.write(f"No such file: {path}")
+                sys.exit(2)
         if settings.PRODUCTION:
             refusals = production_refusals()
             if refusals:
@@ -42,14 +53,15 @@ class Command(TocsinCommand):
         if not no_migrate:
             migrate_serialised()
         connections.close_all()
-        self.stdout.write(f"Tocsin is serving on http://{host}:{port}/ ({server}, {workers} worker(s))")
+        scheme = "https" if tls_cert else "http"
+        self.stdout.write(f"Tocsin is serving on {scheme}://{host}:{port}/ ({server}, {workers} worker(s))")
         smtp_host = smtp_host or host
         if not no_smtp:
             self.stdout.write(f"Inbound e-mail on smtp://{smtp_host}:{smtp_port}/")
         self.stdout.flush()
         excluded = {name for name, off in (("engine", no_engine), ("smtp", no_smtp)) if off}
         runner = supervisor.Supervisor(
-            supervisor.http_command(server, host, port, workers),
+            supervisor.http_command(server, host, port, workers, tls=(tls_cert, tls_key) if tls_cert else None),
             supervisor.load_parts(exclude=excluded, options={"smtp": {"host": smtp_host, "port": smtp_port}}),
             env=supervisor.child_environment(workers),
         )
