@@ -20,7 +20,9 @@ from tocsin.core.view_access import actor, permission_required, principal, requi
 
 from . import services
 from .forms import AlertFilterForm, IntegrationForm
-from .models import Integration
+from .forms_settings import AlertSettingsForm
+from .models import Integration, ServiceAlertSettings
+from .services_settings import update_alert_settings
 
 PER_PAGE = 50
 SMTP_PORT = 2525
@@ -150,3 +152,23 @@ def alert_list(request):
     alerts = services.filtered_alerts(principal(request), **(form.filters() if valid else {}))
     page = Paginator(alerts, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "alerts/list.html", {"form": form, "page": page}, status=200 if valid else 400)
+
+
+@permission_required("catalog:read")
+def service_alert_settings(request, service_id):
+    """How the service's alerts become incidents; changed by the managers of its team."""
+    service = get_object_or_404(Service.objects.select_related("owner_team"), pk=service_id)
+    current = ServiceAlertSettings.objects.filter(service=service).first() or ServiceAlertSettings(service=service)
+    form = AlertSettingsForm.of(current, request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        require_for_team(request, "catalog:manage", service.owner_team_id)
+        if form.is_valid():
+            try:
+                update_alert_settings(service, form.values(), actor=actor(request))
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, f"The alert settings of {service.name} are saved.")
+                return redirect("alerts-service-settings", service.pk)
+    context = {"service": service, "form": form, "can_manage": _can_manage(request, service)}
+    return render(request, "alerts/settings.html", context, status=400 if form.errors else 200)
