@@ -199,3 +199,32 @@ def test_a_plain_alert_of_a_security_incident_is_hidden_with_its_incident(db, se
     officer = make_user("officer2", roles=["security_officer"])
     assert not visible_alerts(Principal.load(bystander)).exists()
     assert visible_alerts(Principal.load(officer)).count() == 1
+
+
+def test_a_security_officer_completes_the_review_once(db, service, make_user, client, bearer, person):
+    from tocsin.core.models import AuditEntry
+    incident = trigger_incident(service, "Credential stuffing", actor=SYSTEM, security_category="intrusion")
+    responder = make_user("resp", roles=[("responder", service.owner_team.slug)], teams=[service.owner_team.slug])
+    add_paged([(incident.pk, person("Rae Responder", user=responder).pk)], incident.created_at)
+    client.force_login(responder)
+    page = client.get(f"/incidents/{incident.number}/").content.decode()
+    assert "review needed" in page and "complete-review" not in page  # responders see it, may not review it
+    assert client.post(f"/incidents/{incident.number}/security-review/").status_code == 403
+    officer = make_user("sec", roles=["security_officer"])
+    client.force_login(officer)
+    assert "complete-review" in client.get(f"/incidents/{incident.number}/").content.decode()
+    response = client.post(f"/incidents/{incident.number}/security-review/", {"note": "No data left the network."})
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert not incident.needs_review and incident.security
+    assert incident.timeline.filter(message__contains="No data left the network.").exists()
+    api = bearer(officer).post(f"/api/v1/incidents/{incident.pk}/security-review", {}, content_type="application/json")
+    assert api.status_code == 200 and api.json()["needs_review"] is False
+    assert AuditEntry.objects.filter(action="incident.security_review").count() == 1
+
+
+def test_only_security_incidents_have_a_review(db, service, make_user, bearer):
+    incident = trigger_incident(service, "Disk full", actor=SYSTEM)
+    api = bearer(make_user("root", roles=["admin"])).post(f"/api/v1/incidents/{incident.pk}/security-review", {},
+                                                         content_type="application/json")
+    assert api.status_code in (400, 422) and "security" in api.content.decode()

@@ -25,6 +25,7 @@ from .schemas import (
     ReassignIn,
     ResolveIn,
     RespondersIn,
+    SecurityReviewIn,
     SnoozeIn,
 )
 from .services.response import MAX_RESPONDER_TARGETS
@@ -140,6 +141,14 @@ def reassign(request, incident_id: ObjectId, payload: ReassignIn):
 def add_note(request, incident_id: ObjectId, payload: NoteIn):
     services.add_note(_incident(request, incident_id), payload.text, actor=actor(request))
     return Status(201, _detail(request, incident_id))
+
+
+@router.post("/incidents/{incident_id}/security-review", response=IncidentDetail,
+             summary="Complete the extra review a security incident asks for (breach:manage)")
+def security_review(request, incident_id: ObjectId, payload: SecurityReviewIn):
+    incident = _incident(request, incident_id, perm="breach:manage")
+    services.complete_security_review(incident, actor=actor(request), note=payload.note)
+    return _detail(request, incident_id)
 
 
 @router.post("/incidents/{incident_id}/responders", response=IncidentDetail,

@@ -50,6 +50,9 @@ class IncidentOut(Schema):
     priority: str | None
     source: str
     unpaged: bool
+    security: bool
+    security_category: str
+    needs_review: bool
     snoozed_until: datetime | None
     created_at: datetime
     acknowledged_at: datetime | None
@@ -118,6 +121,10 @@ class ReassignIn(Schema):
 
 class NoteIn(Schema):
     text: str = Field(max_length=MAX_DETAILS)
+
+
+class SecurityReviewIn(Schema):
+    note: str = Field(default="", max_length=MAX_DETAILS)
 
 
 class TargetIn(Schema):

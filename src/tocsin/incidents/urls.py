@@ -15,5 +15,6 @@ urlpatterns = [
     path("<int:number>/escalate/", views_incident.escalate, name="incident-escalate"),
     path("<int:number>/reassign/", views_incident.reassign, name="incident-reassign"),
     path("<int:number>/notes/", views_incident.add_note, name="incident-note"),
+    path("<int:number>/security-review/", views_incident.security_review, name="incident-security-review"),
     path("<int:number>/responders/", views_incident.add_responders, name="incident-responders"),
 ]

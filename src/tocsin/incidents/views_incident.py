@@ -19,6 +19,7 @@ from .models import Incident
 
 VIA = "web"
 RESPOND, INITIATE = "incidents:respond", "escalation:initiate"
+REVIEW = "breach:manage"  # security officers and administrators
 
 
 def _page_data(request, number):
@@ -39,6 +40,7 @@ def _render(request, incident, *, status=200, **forms):
         "related_services": incident.related_services.all(),
         "can_respond": may_respond,
         "can_escalate": incident.is_open and can(principal(request), INITIATE, team),
+        "can_review": incident.needs_review and can(principal(request), REVIEW, team),
         "snooze_choices": SNOOZE_CHOICES,
         "panels": _panels(incident, request),
     }
@@ -183,3 +185,13 @@ def add_responders(request, number):
     return _outcome(request, incident,
                     lambda: services.add_responders(incident, targets, actor=actor(request), message=message),
                     f"Paged {len(targets)} more target{'s' if len(targets) != 1 else ''}.", "responders_form", form)
+
+
+@require_POST
+@permission_required("incidents:read")
+def security_review(request, number):
+    """Security officers (and administrators) complete the review a security incident asks for."""
+    incident = _acting_on(request, number, REVIEW)
+    note = request.POST.get("note", "")
+    return _outcome(request, incident, lambda: services.complete_security_review(incident, actor=actor(request), note=note),
+                    "The security review is recorded.")

@@ -106,3 +106,24 @@ def add_note(incident, text, *, actor, at=None):
         write(incident, TimelineEntry.NOTE, text, actor=actor, at=at)
         _audit(actor, "incident.note", incident)
     return incident
+
+
+def complete_security_review(incident, *, actor, note="", at=None):
+    """The extra review a security incident asks for is done (E7): the flag is cleared, with who did
+    it and what they found on the timeline. Reviewing twice changes nothing (False)."""
+    note = (note or "").strip()
+    if len(note) > MAX_DETAILS:
+        raise ValidationError({"note": f"Keep the finding within {MAX_DETAILS:,} characters."})
+    at = at or timezone.now()
+    with transaction.atomic():
+        incident = locked(incident)
+        if not incident.security:
+            raise ValidationError({"incident": "Only a security incident has a security review."})
+        if not incident.needs_review:
+            return incident, False
+        incident.needs_review, incident.updated_at = False, at
+        incident.save(update_fields=["needs_review", "updated_at"])
+        write(incident, TimelineEntry.NOTE, f"Security review completed by {by_whom(actor)}." + (f" {note}" if note else ""),
+              actor=actor, at=at, data={"security_review": True})
+        _audit(actor, "incident.security_review", incident)
+    return incident, True
