@@ -11,41 +11,20 @@ from tocsin.core import audit
 
 from . import matchers as label_matchers
 from . import routing
-from .events import SEVERITIES
 from .audited import delete_row, update_row
+from . import rule_fields
 from .models import InhibitionRule, RoutingRule
 
-MAX_NAME = 120
 MAX_POSITION = 100_000
 MAX_EQUAL_LABELS = 20
 ROUTING_FIELDS = ("name", "service", "matchers", "severities", "source_pattern", "position", "enabled")
 INHIBITION_FIELDS = ("name", "source_matchers", "target_matchers", "equal", "enabled")
 
 
-def _name(value):
-    name = value.strip() if isinstance(value, str) else ""
-    if not name:
-        raise ValidationError({"name": "Give the rule a name."})
-    if len(name) > MAX_NAME:
-        raise ValidationError({"name": f"At most {MAX_NAME} characters."})
-    return name
 
 
-def _enabled(value):
-    if not isinstance(value, bool):
-        raise ValidationError({"enabled": "Say true or false."})
-    return value
 
 
-def _severities(value):
-    if value is None:
-        return []
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ValidationError({"severities": f"Give a list among {', '.join(SEVERITIES)}."})
-    unknown = [v for v in value if v not in SEVERITIES]
-    if unknown:
-        raise ValidationError({"severities": f"Unknown severity '{unknown[0]}'; use {', '.join(SEVERITIES)}."})
-    return [s for s in SEVERITIES if s in value]  # one order, no repeats
 
 
 def _source_pattern(value):
@@ -94,8 +73,8 @@ def _unknown(changes, allowed):
 
 def _routing_values(values):
     cleaned = {}
-    checks = {"name": _name, "service": _service, "matchers": label_matchers.validate, "severities": _severities,
-              "source_pattern": _source_pattern, "position": _position, "enabled": _enabled}
+    checks = {"name": rule_fields.rule_name, "service": _service, "matchers": label_matchers.validate, "severities": rule_fields.severities,
+              "source_pattern": _source_pattern, "position": _position, "enabled": rule_fields.enabled}
     for field, value in values.items():
         cleaned[field] = checks[field](value)
     return cleaned
@@ -151,7 +130,7 @@ def _inhibition_values(values):
     cleaned = {}
     for field, value in values.items():
         if field == "name":
-            cleaned[field] = _name(value)
+            cleaned[field] = rule_fields.rule_name(value)
         elif field in ("source_matchers", "target_matchers"):
             found = label_matchers.validate(value, field=field)
             # Without matchers a side would be every alert: everything silencing everything.
@@ -161,7 +140,7 @@ def _inhibition_values(values):
         elif field == "equal":
             cleaned[field] = _equal(value)
         else:
-            cleaned[field] = _enabled(value)
+            cleaned[field] = rule_fields.enabled(value)
     return cleaned
 
 

@@ -9,23 +9,15 @@ from tocsin.catalog.models import Service
 from tocsin.core import audit
 from tocsin.core.timezones import zone
 
-from .events import SEVERITIES
 from .audited import delete_row, update_row
+from . import rule_fields
 from .models import SuppressionRule
 
-MAX_NAME = 120
 ACTIONS = {value for value, _ in SuppressionRule.ACTIONS}
 FIELDS = ("name", "service", "severities", "weekdays", "start_time", "end_time", "time_zone", "action", "enabled")
 TIME_FORMATS = ("%H:%M", "%H:%M:%S")
 
 
-def _name(value):
-    name = value.strip() if isinstance(value, str) else ""
-    if not name:
-        raise ValidationError({"name": "Give the rule a name."})
-    if len(name) > MAX_NAME:
-        raise ValidationError({"name": f"At most {MAX_NAME} characters."})
-    return name
 
 
 def _service(value):
@@ -39,15 +31,6 @@ def _service(value):
     raise ValidationError({"service": "Choose an existing service, or none for every service."})
 
 
-def _severities(value):
-    if value is None:
-        return []
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ValidationError({"severities": f"Give a list among {', '.join(SEVERITIES)}."})
-    unknown = [v for v in value if v not in SEVERITIES]
-    if unknown:
-        raise ValidationError({"severities": f"Unknown severity '{unknown[0][:40]}'; use {', '.join(SEVERITIES)}."})
-    return [s for s in SEVERITIES if s in value]
 
 
 def _weekdays(value):
@@ -85,15 +68,11 @@ def _action(value):
     return value
 
 
-def _enabled(value):
-    if not isinstance(value, bool):
-        raise ValidationError({"enabled": "Say true or false."})
-    return value
 
 
-CHECKS = {"name": _name, "service": _service, "severities": _severities, "weekdays": _weekdays,
+CHECKS = {"name": rule_fields.rule_name, "service": _service, "severities": rule_fields.severities, "weekdays": _weekdays,
           "start_time": lambda v: _time(v, "start_time"), "end_time": lambda v: _time(v, "end_time"),
-          "time_zone": _time_zone, "action": _action, "enabled": _enabled}
+          "time_zone": _time_zone, "action": _action, "enabled": rule_fields.enabled}
 
 
 def _cleaned(values):
