@@ -11,6 +11,31 @@ MAX_FIELD = 255
 RAW_CAP_BYTES = 16 * 1024
 
 
+# The words monitoring tools use for severity, onto Tocsin's four.
+SEVERITY_WORDS = {
+    "critical": "critical", "crit": "critical", "fatal": "critical", "emergency": "critical", "emerg": "critical",
+    "alert": "critical", "disaster": "critical", "page": "critical", "p1": "critical", "sev1": "critical",
+    "error": "error", "err": "error", "high": "error", "major": "error", "p2": "error", "sev2": "error",
+    "warning": "warning", "warn": "warning", "average": "warning", "medium": "warning", "minor": "warning",
+    "p3": "warning", "sev3": "warning",
+    "info": "info", "information": "info", "informational": "info", "notice": "info", "low": "info", "ok": "info",
+    "none": "info", "debug": "info", "p4": "info", "p5": "info", "sev4": "info", "sev5": "info",
+}
+
+
+def default_severity(options):
+    """An integration's `default_severity` option, else "error"."""
+    configured = options.get("default_severity") if isinstance(options, dict) else None
+    return configured if configured in SEVERITIES else "error"
+
+
+def severity_of(value, fallback):
+    """Tocsin's severity for a monitoring tool's word (any case), or `fallback` for an unknown one."""
+    if isinstance(value, str):
+        return SEVERITY_WORDS.get(value.strip().lower(), fallback)
+    return fallback
+
+
 class InvalidEvent(ValueError):
     """A payload that cannot become an alert; `errors` name each problem by its field."""
 

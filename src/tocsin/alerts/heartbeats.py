@@ -69,12 +69,8 @@ post_save.connect(_saved, sender=Heartbeat, dispatch_uid="alerts.heartbeat_saved
 def _event(heartbeat, action, summary="", details=""):
     integration = heartbeat.integration
     event = Event(action=action, dedup_key=dedup_key(integration.pk), severity="critical", summary=summary,
-                  source=SOURCE, details={"details": details} if details else {},
-                  raw={"heartbeat": integration.pk}, service_id=integration.service_id,
-                  integration_id=integration.pk, security=bool((integration.options or {}).get("security")))
-    if event.service_id is None:
-        event.service_id = routing.route(event)
-    return event
+                  source=SOURCE, details={"details": details} if details else {}, raw={"heartbeat": integration.pk})
+    return routing.bind([event], integration)[0]
 
 
 def ping(integration_id, now=None):

@@ -111,17 +111,6 @@ def check_rate(info, count):
         raise too_many(waiting, f"This integration accepts {per_minute} events a minute; retry later")
 
 
-def bind(events, info):
-    security = bool(info.options.get("security"))
-    for event in events:
-        event.integration_id = info.id
-        event.service_id = info.service_id
-        event.security = event.security or security
-        if event.service_id is None:
-            event.service_id = routing.route(event)
-    return events
-
-
 async def store(events):
     try:
         await writer.write(events)
@@ -147,7 +136,7 @@ async def enqueue(scope, receive):
     except InvalidEvent as exc:
         raise invalid(exc.errors) from None
     check_rate(info, 1)
-    await store(bind([event], info))
+    await store(routing.bind([event], info))
     return 202, {"status": "success", "message": "Event processed", "dedup_key": event.dedup_key}
 
 
@@ -179,7 +168,7 @@ async def integration_endpoint(scope, receive, key, name):
         raise invalid(exc.errors) from None
     check_rate(info, max(1, len(events)))
     if events:
-        await store(bind(events, info))
+        await store(routing.bind(events, info))
     return 202, {"status": "success", "message": "Events processed", "dedup_keys": [e.dedup_key for e in events]}
 
 

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 from tocsin.incidents.services.lifecycle import MAX_DETAILS, MAX_TITLE
 
-from .events import MAX_FIELD, RESOLVE, SEVERITIES, TRIGGER, Event, text
+from .events import MAX_FIELD, RESOLVE, TRIGGER, Event, default_severity, severity_of, text
 
 log = logging.getLogger("tocsin.alerts")
 MAX_MESSAGE = 1024 * 1024
@@ -21,12 +21,6 @@ MAX_PATTERN = 1000
 # see a bounded piece of the body.
 RULE_TEXT_LIMIT = 16 * 1024
 NO_SUBJECT = "(no subject)"
-SEVERITY_WORDS = {
-    **{word: "critical" for word in ("critical", "crit", "fatal", "emergency", "disaster", "p1", "sev1")},
-    **{word: "error" for word in ("error", "err", "major", "high", "p2", "sev2")},
-    **{word: "warning" for word in ("warning", "warn", "minor", "average", "medium", "p3", "sev3")},
-    **{word: "info" for word in ("info", "information", "informational", "notice", "low", "ok", "p4", "sev4")},
-}
 
 
 class _TextOfHtml(HTMLParser):
@@ -150,11 +144,6 @@ def _first_match(pattern, *texts):
     return None
 
 
-def severity_of(word, default):
-    word = (word or "").strip().lower()
-    return word if word in SEVERITIES else SEVERITY_WORDS.get(word, default)
-
-
 def subject_dedup_key(subject):
     """Stable for the RESOLVED answer of a mail: whitespace and case do not matter."""
     normal = " ".join(subject.split()).casefold()
@@ -166,9 +155,6 @@ def without_match(subject, match):
     return rest.strip().lstrip(":-\u2013\u2014 ").strip()
 
 
-def default_severity(options):
-    value = options.get("default_severity") if isinstance(options, dict) else None
-    return value if value in SEVERITIES else "error"
 
 
 def event_from_message(message, options, envelope_from=""):

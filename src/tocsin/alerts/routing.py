@@ -179,3 +179,17 @@ def route(event):
 def forget():
     """Drop the rules in hand (after a rule changed in this process)."""
     table.forget()
+
+
+def bind(events, integration):
+    """Events as they came in through `integration` (an IntegrationInfo or the model itself): its
+    id, its service or else the routing rules', and its security marking (E7) added to theirs."""
+    options = integration.options if isinstance(integration.options, dict) else {}
+    security = bool(options.get("security"))
+    for event in events:
+        event.integration_id = integration.id
+        event.service_id = integration.service_id
+        event.security = event.security or security
+        if event.service_id is None:
+            event.service_id = route(event)
+    return events

@@ -118,14 +118,6 @@ def _report(message, envelope_from, now):
         raise Refused(f"550 5.6.0 {_reply_text(problems)}") from None
 
 
-def _bound(event, info):
-    event.integration_id, event.service_id = info.id, info.service_id
-    event.security = bool(info.options.get("security")) if isinstance(info.options, dict) else False
-    if event.service_id is None:
-        event.service_id = routing.route(event)
-    return event
-
-
 def deliver(content, envelope_from, integrations, report, now=None):
     """Store what one message means for each of its recipients; returns the SMTP reply."""
     now = now or timezone.now()
@@ -136,7 +128,7 @@ def deliver(content, envelope_from, integrations, report, now=None):
     if mail.is_auto_reply(message):
         return IGNORED
     try:
-        events = [_bound(mail.event_from_message(message, info.options, envelope_from), info)
+        events = [routing.bind([mail.event_from_message(message, info.options, envelope_from)], info)[0]
                   for info in integrations]
     except Exception:  # a message this malformed will not read better when sent again
         log.exception("reading an inbound e-mail failed")

@@ -8,7 +8,8 @@ from datetime import datetime
 
 import orjson
 
-from ..events import MAX_FIELD, MAX_SUMMARY, RESOLVE, SEVERITIES, TRIGGER, Event, InvalidEvent, capped_raw, text
+from ..events import (MAX_FIELD, MAX_SUMMARY, RESOLVE, TRIGGER, Event, InvalidEvent, capped_raw, default_severity,
+                      severity_of, text)
 from . import register
 
 STATUSES = {"firing": TRIGGER, "resolved": RESOLVE}
@@ -18,30 +19,6 @@ MAX_ALERTS = 10_000
 MAX_ERRORS = 50
 # Labels that identify what is alerting, in the order a summary names them.
 KEY_LABELS = ("instance", "job", "service", "namespace", "pod", "host", "cluster")
-# The words monitoring tools use for severity, onto Tocsin's four.
-SEVERITY_WORDS = {
-    "critical": "critical", "crit": "critical", "fatal": "critical", "emergency": "critical", "emerg": "critical",
-    "alert": "critical", "disaster": "critical", "page": "critical", "p1": "critical", "sev1": "critical",
-    "error": "error", "err": "error", "high": "error", "major": "error", "p2": "error", "sev2": "error",
-    "warning": "warning", "warn": "warning", "average": "warning", "medium": "warning", "minor": "warning",
-    "p3": "warning", "sev3": "warning",
-    "info": "info", "information": "info", "informational": "info", "notice": "info", "low": "info",
-    "none": "info", "debug": "info", "p4": "info", "p5": "info", "sev4": "info", "sev5": "info",
-}
-
-
-def default_severity(integration):
-    configured = integration.options.get("default_severity")
-    return configured if configured in SEVERITIES else "error"
-
-
-def severity_of(value, fallback):
-    """Tocsin's severity for a monitoring tool's word (any case), or `fallback` for an unknown one."""
-    if isinstance(value, str):
-        return SEVERITY_WORDS.get(value.strip().lower(), fallback)
-    return fallback
-
-
 def short_key(value):
     """A stable key of at most MAX_FIELD characters: long keys become a hash, never a truncation
     (two long keys sharing a prefix must not merge)."""
@@ -151,7 +128,7 @@ def _alert(item, where, group, shape, integration, share, extra):
     event = Event(
         action=STATUSES.get(status or "", TRIGGER),
         dedup_key=fingerprint or labels_key(labels),
-        severity=severity_of(labels.get("severity"), default_severity(integration)),
+        severity=severity_of(labels.get("severity"), default_severity(integration.options)),
         summary=text(summary, MAX_SUMMARY),
         source=text(labels.get("instance") or labels.get("job") or group["external_url"]),
         alert_class=text(labels.get("alertname")),

@@ -17,9 +17,9 @@ from functools import lru_cache
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from ..events import ACTIONS, MAX_SUMMARY, SEVERITIES, Event, InvalidEvent, capped_raw, text
+from ..events import ACTIONS, MAX_SUMMARY, SEVERITIES, Event, InvalidEvent, capped_raw, default_severity, severity_of, text
 from . import register
-from .alertmanager import MAX_ALERTS, MAX_ERRORS, default_severity, severity_of, short_key
+from .alertmanager import MAX_ALERTS, MAX_ERRORS, short_key
 
 FIELDS = ("summary", "source", "severity", "dedup_key", "status", "component", "group", "class", "details",
           "labels", "events")
@@ -173,7 +173,7 @@ def parse_webhook(body, integration, size):
         raise InvalidEvent(["the payload holds no events"])
     if len(items) > MAX_ALERTS:
         raise InvalidEvent([f"the payload holds {len(items)} events; at most {MAX_ALERTS} are taken at once"])
-    fallback = default_severity(integration)
+    fallback = default_severity(integration.options)
     share = max(1, size // len(items))
     events = []
     for index, item in enumerate(items):

@@ -12,9 +12,9 @@ the newest qualifying incident wins.
 Never a service's whole alert history is read. The candidates are the service's open incidents
 of the window (index on status and creation). "key" finds their first alerts by the incident's
 alert key (the first alert's dedup key) in the index of open alerts by service and dedup key;
-"intelligent" reads their alerts by incident, with the label comparison done in SQL. The
-processor records an alert's incident only when its batch ends, so an alert that opened an
-incident earlier in the same batch is found by that alert key, still without an incident."""
+"intelligent" reads their alerts by incident, with the label comparison done in SQL. (The
+processor writes each alert's incident as soon as it is decided, so an alert that opened an
+incident a moment ago, in the same run, is found like any other.)"""
 
 from datetime import timedelta
 
@@ -40,13 +40,6 @@ def recent_open_incidents(service_id, since):
                 .order_by("-created_at", "-pk")[:MAX_CANDIDATE_INCIDENTS])
 
 
-def _unlinked_first_alerts(alert, incidents):
-    """Alerts of this batch that opened one of `incidents` but are not linked to it yet (see
-    above): open, without an incident, carrying the incident's alert key."""
-    return Q(service_id=alert.service_id, dedup_key__in={i.alert_key for i in incidents if i.alert_key},
-             incident__isnull=True, status__in=Alert.OPEN)
-
-
 def first_alerts(alert, incidents):
     """{incident id: the alert that opened it}. The first alert carries the incident's alert key
     and is usually still open, so the open alerts' (service, dedup key) index finds it; only for
@@ -54,15 +47,8 @@ def first_alerts(alert, incidents):
     key_of = {incident.pk: incident.alert_key for incident in incidents if incident.alert_key}
     rows = (Alert.objects.filter(Q(service_id=alert.service_id, dedup_key__in=set(key_of.values()),
                                    status__in=Alert.OPEN)).exclude(pk=alert.pk).only(*ALERT_FIELDS).order_by())
-    found, unlinked = {}, {}
-    for row in rows:
-        if row.incident_id is None:
-            unlinked[row.dedup_key] = row
-        elif key_of.get(row.incident_id) == row.dedup_key:
-            found[row.incident_id] = row
-    for incident in incidents:  # newest first: a batch's unlinked alert opened the newest incident of its key
-        if incident.pk in key_of and incident.pk not in found and incident.alert_key in unlinked:
-            found[incident.pk] = unlinked.pop(incident.alert_key)
+    found = {row.incident_id: row for row in rows
+             if row.incident_id is not None and key_of.get(row.incident_id) == row.dedup_key}
     missing = {pk: key for pk, key in key_of.items() if pk not in found}
     if missing:
         resolved = (Alert.objects.filter(incident_id__in=missing, dedup_key__in=set(missing.values()))
@@ -117,17 +103,14 @@ def _intelligent(alert, settings, candidates):
     wanted = {(name, own[name]) for name in names if own.get(name)}
     if not wanted:
         return None
-    members = Q(incident_id__in=[incident.pk for incident in candidates]) | _unlinked_first_alerts(alert, candidates)
-    rows = _sharing_a_label(Alert.objects.filter(members).exclude(pk=alert.pk), wanted)
-    # An unlinked first alert belongs to the newest incident of its key (as in first_alerts).
-    incident_of_key = {incident.alert_key: incident.pk for incident in reversed(candidates)}
+    members = Alert.objects.filter(incident_id__in=[incident.pk for incident in candidates]).exclude(pk=alert.pk)
+    rows = _sharing_a_label(members, wanted)
     by_incident = {}
     for row in rows.only(*ALERT_FIELDS).order_by("-id")[:MAX_COMPARED_ALERTS]:
         row.service = alert.service
         labels = matchers.alert_labels(row)
         if any(labels.get(name) == value for name, value in wanted):
-            incident_id = row.incident_id or incident_of_key.get(row.dedup_key)
-            by_incident.setdefault(incident_id, row)
+            by_incident.setdefault(row.incident_id, row)
     for incident in candidates:
         if incident.pk in by_incident:
             return incident
