@@ -116,6 +116,11 @@ def _die_with_parent():
 
 def child_environment(workers):
     env = os.environ.copy()
+    # Each granian worker: the uvloop event loop and a single-threaded Rust runtime. On the 2-core
+    # dev machine this served a third more ingestion requests a second than the defaults (asyncio's
+    # loop, a runtime thread per core); bench/ingest_vs_alertmanager.py shows it. Either can be set.
+    env.setdefault("GRANIAN_LOOP", "uvloop")
+    env.setdefault("GRANIAN_RUNTIME_MODE", "st")
     if workers > 1 and not env.get("PROMETHEUS_MULTIPROC_DIR"):
         env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tocsin-metrics-")
     return env

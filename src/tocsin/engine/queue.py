@@ -49,8 +49,25 @@ def schedule(kind, *, due_at=None, payload=None, key=None):
         raise LookupError(f"No engine handler is registered for job kind '{kind}'.")
     job = Job(kind=kind, payload=payload or {}, key=key, due_at=due_at or timezone.now(),
               max_attempts=handler.max_attempts)
-    Job.objects.bulk_create([job], ignore_conflicts=key is not None)
+    if key is None:
+        job.save(force_insert=True)
+    elif not _insert_unless_pending(job):
+        return  # the pending job of that key is known to the workers already: no wake-up
     announce()
+
+
+def _insert_unless_pending(job):
+    """Insert `job` unless a job with its key is pending; whether it was inserted. (A job being
+    run has released its key, so a key scheduled during a run is added, never lost.)"""
+    fields = [f for f in Job._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(getattr(job, f.attname), connection) for f in fields]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(Job._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+           f" VALUES ({', '.join(['%s'] * len(fields))})"
+           f" ON CONFLICT ({quote('key')}) WHERE {quote('state')} = 'pending' DO NOTHING RETURNING id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return cursor.fetchone() is not None
 
 
 def schedule_many(jobs):
