@@ -30,7 +30,7 @@ test-sqlite: $(STAMP)
 	TOCSIN_DATABASE_URL=sqlite:///./var/test.db $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not own_postgres"
 
 test-postgres: $(STAMP)
-	TOCSIN_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not e2e"
+	TOCSIN_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not e2e and not own_sqlite"
 
 clean:
 	rm -rf $(VENV) var tocsin.db tocsin.db-wal tocsin.db-shm

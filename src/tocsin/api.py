@@ -35,6 +35,8 @@ api.add_router("/", alerts_router)
 api.add_router("/", alert_rules_router)
 api.add_router("/", "tocsin.alerts.api_maintenance.router")
 api.add_router("/", "tocsin.alerts.api_outbound.router")
+api.add_router("/", "tocsin.notify.api.router")
+api.add_router("/", "tocsin.notify.api_channels.router")
 
 
 @api.exception_handler(PermissionDeniedError)

@@ -58,6 +58,13 @@ TOCSIN_SUPERVISED_PARTS = [
 ]
 # An external dead-man switch pinged every minute while the engine runs (empty: none).
 TOCSIN_WATCHDOG_URL = env("WATCHDOG_URL")
+# How long a send under way stays claimed before another run takes it again (the process died
+# mid-send). Shorter means faster recovery; shorter than a slow provider's answer sends twice.
+TOCSIN_SEND_LEASE_SECONDS = int(env("SEND_LEASE_SECONDS", "90"))
+# Where sends accepted by a provider are noted before the database hears of them (notify.journal).
+TOCSIN_SEND_JOURNAL_DIR = env("SEND_JOURNAL_DIR", "")
+# Later pages to one person on one channel within this many seconds go out as one message.
+TOCSIN_BUNDLE_SECONDS = int(env("BUNDLE_SECONDS", "60"))
 
 BASE_URL = env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # The domain of the integration e-mail addresses (<key>@domain); by default the host of BASE_URL.
@@ -89,6 +96,7 @@ INSTALLED_APPS = [
     "tocsin.incidents",
     "tocsin.escalation",
     "tocsin.alerts",
+    "tocsin.notify",
     "tocsin.web",
 ]
 

@@ -22,6 +22,11 @@ urlpatterns = [
     path("admin/engine/", include("tocsin.engine.urls")),
     path("escalation/audit/", include("tocsin.escalation.urls_audit")),
     path("escalation/", include("tocsin.escalation.urls")),
+    path("notify/twilio/", include("tocsin.notify.urls_twilio")),
+    path("notify/slack/", include("tocsin.notify.urls_slack")),
+    path("notify/", include("tocsin.notify.urls")),
+    path("notify/", include("tocsin.notify.urls_settings")),
+    path("", include("tocsin.notify.urls_ack")),
     path("", include("tocsin.core.urls")),
     path("", include("tocsin.web.urls")),
 ]

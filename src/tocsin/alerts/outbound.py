@@ -5,7 +5,6 @@ Each (webhook, incident, event) becomes one engine job, scheduled in the transac
 the incident, so a change that rolls back is never announced. Delivery is at-least-once; the
 `X-Tocsin-Delivery` header is the same on every attempt, for receivers to drop duplicates."""
 
-import hashlib
 import hmac
 import ipaddress
 import json
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from tocsin.core import signing
 from tocsin.engine import queue
 from tocsin.engine.registry import handler
 from tocsin.incidents import signals
@@ -39,8 +39,7 @@ class DeliveryFailed(Exception):
 
 def signature(secret, timestamp, body):
     """`t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as receivers verify it."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+    return f"t={timestamp},v1={signing.sign(secret.encode(), str(timestamp), body)}"
 
 
 def verify(secret, header, body):

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tocsin.catalog.models import Service
+from tocsin.core import mailboxes
 from tocsin.core.audit import Actor
 from tocsin.directory.models import ContactMethod
 from tocsin.directory.values import index_for, normalise
@@ -118,7 +119,19 @@ def _report(message, envelope_from, now):
         raise Refused(f"550 5.6.0 {_reply_text(problems)}") from None
 
 
-def deliver(content, envelope_from, integrations, report, now=None):
+def _to_mailboxes(message, recipients):
+    """Hand the message to the mailboxes other apps registered (core.mailboxes); their refusal
+    refuses the whole message, like any other recipient's."""
+    answer = None
+    for address in recipients:
+        reply = mailboxes.handler_for(mailbox_of(address))(address, message)
+        if reply and not reply.startswith("2"):
+            raise Refused(reply)
+        answer = reply or answer
+    return answer
+
+
+def deliver(content, envelope_from, integrations, report, now=None, registered=()):
     """Store what one message means for each of its recipients; returns the SMTP reply."""
     now = now or timezone.now()
     try:
@@ -139,12 +152,13 @@ def deliver(content, envelope_from, integrations, report, now=None):
                 store_events(events, now)
             if report:
                 _report(message, envelope_from, now)
+            answer = _to_mailboxes(message, registered)
     except Refused as refused:
         return refused.reply
     except Exception:
         log.exception("storing an inbound e-mail failed")
         return NOT_STORED
-    return ACCEPTED
+    return answer or ACCEPTED
 
 
 class InboundMail:
@@ -164,6 +178,8 @@ class InboundMail:
         mailbox = mailbox_of(address)
         if mailbox == REPORT_MAILBOX:
             envelope.report = True
+        elif mailboxes.handler_for(mailbox) is not None:  # e.g. replies to notifications (ack+<token>@)
+            envelope.registered = [*getattr(envelope, "registered", ()), address]
         else:
             info = await _in_thread(lookup.find, mailbox)
             if info is None or info.kind != Integration.EMAIL:
@@ -187,7 +203,7 @@ class InboundMail:
         if isinstance(content, str):
             content = content.encode("utf-8", "surrogateescape")
         reply = await _in_thread(deliver, content, envelope.mail_from or "", integrations,
-                                 getattr(envelope, "report", False))
+                                 getattr(envelope, "report", False), None, getattr(envelope, "registered", ()))
         if reply == UNKNOWN_SENDER:
             # Otherwise the report address would tell anyone which addresses the directory holds.
             limits.failed_keys.take(peer_ip(session), limits.FAILED_KEYS_PER_MINUTE)

@@ -7,7 +7,7 @@ from tocsin.directory.models import Person
 from tocsin.engine import queue
 from tocsin.incidents.services import add_paged, assign_unowned, engine_entry, flag_unpaged, record_entries
 
-from . import spec as specs, targets
+from . import signals, spec as specs, targets
 from .models import Escalation, NotificationRequest
 
 STEP = "escalation.step"
@@ -83,8 +83,8 @@ class Effects:
             _update_escalations(list(self.escalations.values()))
         if self.steps:
             queue.schedule_many(self.steps)
-        elif self.requests:
-            queue.announce()  # notifications are woken at commit, not polled
+        if self.requests:
+            signals.notifications_requested.send(NotificationRequest, at=self.now)
 
 
 def _update_escalations(escalations):

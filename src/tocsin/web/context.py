@@ -14,6 +14,7 @@ _LINKS = [
     ("Access", "/directory/access/", "contacts:read"),
     ("Services", "/catalog/services/", "catalog:read"),
     ("On call", "/oncall/", "oncall:read"),
+    ("My notifications", "/notify/rules/", None),
     ("Compliance", "/directory/compliance/", "contacts:write"),
     ("Exports", "/directory/exports/", "contacts:export"),
     ("Breaches", "/directory/breaches/", "breach:manage"),
@@ -21,6 +22,8 @@ _LINKS = [
     ("Teams", "/admin/teams/", "users:manage"),
     ("MFA policy", "/admin/mfa-policy/", "settings:manage"),
     ("Engine", "/admin/engine/", "settings:manage"),
+    ("Providers", "/notify/providers/", "settings:manage"),
+    ("Templates", "/notify/templates/", "settings:manage"),
     ("Audit log", "/audit/", "audit:read"),
 ]
 

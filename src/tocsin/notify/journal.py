@@ -1,0 +1,121 @@
+"""The send journal: a line appended the moment a provider accepts a message, before its answer
+reaches the database. If the process dies in between, the attempt's lease lapses, and the run that
+takes it again reads the journal and records the send instead of sending again. This keeps a crash
+to at most the sends that were literally on the wire at that instant (DESIGN: delivery guarantee).
+
+A write() of one short line to a file opened with O_APPEND survives the death of the process (the
+kernel has it); it is not synced, so a power cut loses it, and then the message is sent again.
+One file per process, in a folder shared by the processes of one host; a file whose process has
+died is read by the next claim of lapsed attempts and then removed."""
+
+import hashlib
+import json
+import os
+import socket
+import tempfile
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+_lock = threading.Lock()
+_file = {}
+
+
+def folder():
+    """Beside a SQLite database file; for PostgreSQL, in this host's temporary folder, named after
+    the database (TOCSIN_SEND_JOURNAL_DIR overrides)."""
+    if settings.TOCSIN_SEND_JOURNAL_DIR:
+        return Path(settings.TOCSIN_SEND_JOURNAL_DIR)
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.vendor == "sqlite" and name and name != ":memory:" and not name.startswith("file:"):
+        return Path(name).resolve().parent / f"{Path(name).name}.send-journal"
+    digest = hashlib.sha256(f"{connection.vendor}:{connection.settings_dict.get('HOST')}:{name}".encode())
+    return Path(tempfile.gettempdir()) / f"tocsin-send-journal-{digest.hexdigest()[:16]}"
+
+
+def _own_path():
+    return folder() / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+
+
+def _descriptor():
+    path = _own_path()
+    if _file.get("path") != path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _file.update(path=path, fd=os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+    return _file["fd"]
+
+
+def key(attempt_id, message_key, lease):
+    """One send of one attempt: its id, its message's random id and the lease it was sent under."""
+    return f"{attempt_id}:{message_key}:{lease.isoformat()}"
+
+
+def accepted(send_key, provider, provider_message_id, status):
+    """Called from the sending loop as soon as a provider has taken a message."""
+    line = json.dumps({"send": send_key, "provider": provider, "id": provider_message_id, "status": status}) + "\n"
+    with _lock:
+        os.write(_descriptor(), line.encode())
+
+
+def clear():
+    """Everything written here has been recorded in the database: start the file afresh."""
+    with _lock:
+        if "fd" in _file:
+            os.ftruncate(_file["fd"], 0)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _dead_files():
+    """This host's journal files whose process has died."""
+    found = []
+    host = socket.gethostname()
+    try:
+        paths = list(folder().glob(f"{host}-*.jsonl"))
+    except OSError:
+        return found
+    for path in paths:
+        pid = path.stem.rpartition("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            found.append(path)
+    return found
+
+
+def read(include_own=True):
+    """({send key: entry}, dead files): what this process, and processes of this host that died,
+    had a provider accept without its answer being recorded yet."""
+    files = _dead_files()
+    entries = {}
+    with _lock:
+        own = [_file["path"]] if include_own and "path" in _file else []
+    for path in [*files, *own]:
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by the crash: that send is not known to have gone out
+            if isinstance(entry, dict) and "send" in entry:
+                entries[entry["send"]] = entry
+    return entries, files
+
+
+def remove(files):
+    for path in files:
+        try:
+            path.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,34 @@
+"""Notify follows incidents and escalation through their signals (the ladder points down). The
+requests still pending are escalation's to cancel; the attempts already planned are ours."""
+
+from tocsin.escalation import signals as escalation_signals
+from tocsin.incidents import signals as incident_signals
+
+from .dispatch import UNTIL_ACKNOWLEDGED
+from .jobs import request_dispatch
+from .models import Attempt
+
+
+def _requested(sender, at, **kwargs):
+    request_dispatch(at)
+
+
+def _waiting(incident):
+    return Attempt.objects.filter(incident_id=incident.pk, status=Attempt.SCHEDULED)
+
+
+def _acknowledged(sender, incident, at, **kwargs):
+    """Acknowledged anywhere: no more pages (a send under way finishes); an added responder's
+    notification still goes out."""
+    _waiting(incident).filter(request__reason__in=UNTIL_ACKNOWLEDGED).update(status=Attempt.CANCELLED,
+                                                                              finished_at=at)
+
+
+def _resolved(sender, incident, at, **kwargs):
+    _waiting(incident).update(status=Attempt.CANCELLED, finished_at=at)
+
+
+def connect():
+    escalation_signals.notifications_requested.connect(_requested, dispatch_uid="notify.requested")
+    incident_signals.acknowledged.connect(_acknowledged, dispatch_uid="notify.acknowledged")
+    incident_signals.resolved.connect(_resolved, dispatch_uid="notify.resolved")

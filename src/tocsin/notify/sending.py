@@ -1,0 +1,146 @@
+"""The sending run (engine job `notify.send`): claim the attempts that are due, bundle them per
+destination, render their messages and hand them to the sending pool; and record the answers
+the pool brings back. The database work is exactly-once; the sends are at-least-once."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+
+from . import bundling, journal, messages, outcomes
+from .dispatch import obsolete
+from .models import Attempt
+from .pool import Sending, pool
+from .provider_choice import Catalogue
+from .providers.base import Outcome
+
+BATCH = 500
+
+
+def _lapsed(now):
+    """Sends whose lease ran out: their process died, or is still at it (those are left alone)."""
+    return Attempt.objects.filter(status=Attempt.SENDING, claimed_until__lt=now).exclude(pk__in=pool.in_flight())
+
+
+def _due(now, size):
+    rows = (Attempt.objects.filter(Q(status=Attempt.SCHEDULED, due_at__lte=now) | Q(pk__in=_lapsed(now).values("pk")))
+            .select_related("request", "incident", "incident__service", "person", "person__user", "method")
+            .order_by("due_at", "pk"))
+    if connection.vendor == "postgresql":
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    return list(rows[:size])
+
+
+def recover(now):
+    """Sends whose lease lapsed: those the journal says a provider took are recorded as sent;
+    the rest are taken again by the claim that follows."""
+    entries, files = journal.read()
+    if not entries:
+        journal.remove(files)
+        return 0
+    recovered = 0
+    with transaction.atomic():
+        lapsed = _lapsed(now).filter(carrier__isnull=True).select_related("incident", "person")
+        if connection.vendor == "postgresql":
+            lapsed = lapsed.select_for_update(skip_locked=True, of=("self",))
+        rec = outcomes.Recorder(now)
+        for attempt in lapsed:
+            entry = entries.get(journal.key(attempt.pk, str(attempt.message_id), attempt.claimed_until))
+            if entry is None:
+                continue
+            outcome = Outcome(entry["status"], entry.get("id") or "")
+            outcomes.record_send(attempt, outcome, provider=entry.get("provider", ""), failover_from="",
+                                 latency_ms=None, rec=rec)
+            attempt.save()
+            recovered += 1
+        rec.flush()
+        transaction.on_commit(lambda: journal.remove(files))
+    return recovered
+
+
+def send_due(now, size=BATCH):
+    """Claim up to `size` due attempts and start sending them; returns how many were looked at."""
+    recover(now)
+    with transaction.atomic():
+        due = _due(now, size)
+        if not due:
+            return 0
+        rec = outcomes.Recorder(now)
+        ready = []
+        for attempt in due:
+            attempt.carrier = None
+            if obsolete(attempt.request, attempt.incident):
+                attempt.status, attempt.finished_at = Attempt.CANCELLED, now
+                attempt.save(update_fields=["status", "finished_at", "carrier"])
+            elif attempt.method is None or not attempt.method.is_active:
+                attempt.error = "the contact method was removed or switched off"
+                outcomes.fail(attempt, Attempt.SKIPPED, rec)
+            else:
+                ready.append(attempt)
+        # A send not answered within the lease is taken again (the process died mid-send).
+        lease = now + timedelta(seconds=settings.TOCSIN_SEND_LEASE_SECONDS)
+        catalogue, recent = Catalogue(), bundling.Recent(ready, now)
+        sendings = []
+        for carrier, carried in bundling.groups(ready):
+            hold = recent.hold_until(carrier, carried)
+            if hold is not None and hold > now:
+                Attempt.objects.filter(pk__in=[a.pk for a in (carrier, *carried)]).update(
+                    status=Attempt.SCHEDULED, due_at=hold, claimed_until=None, carrier=None)
+                rec.wakeups.add(hold)
+                continue
+            message, rendered = messages.build(carrier, carried, now)
+            carrier.status, carrier.claimed_until, carrier.tries = Attempt.SENDING, lease, carrier.tries + 1
+            carrier.subject, carrier.body = rendered.subject[:300], rendered.text
+            carrier.save(update_fields=["status", "claimed_until", "tries", "subject", "body", "carrier"])
+            Attempt.objects.filter(pk__in=[a.pk for a in carried]).update(
+                status=Attempt.SENDING, claimed_until=lease, carrier=carrier, subject=carrier.subject)
+            sendings.append(Sending(carrier.pk, lease, message,
+                                    catalogue.candidates(carrier.channel, carrier.method.value), catalogue.limits, now))
+        if sendings:
+            rec.wakeups.add(lease + timedelta(seconds=1))  # to take them again if this process dies
+        rec.flush()
+        transaction.on_commit(lambda: pool.submit(sendings))
+    return len(due)
+
+
+def record(answers, now):
+    """The pool's answers, in one transaction; an answer whose claim has lapsed is dropped (the
+    attempt was taken again, or cancelled)."""
+    with transaction.atomic():
+        ids = [a.sending.attempt_id for a in answers]
+        rows = Attempt.objects.filter(pk__in=ids, status=Attempt.SENDING).select_related("incident", "person")
+        if connection.vendor == "postgresql":
+            rows = rows.select_for_update(of=("self",))
+        attempts = {a.pk: a for a in rows}
+        rec = outcomes.Recorder(now)
+        for answer in answers:
+            attempt = attempts.get(answer.sending.attempt_id)
+            if attempt is None or attempt.claimed_until != answer.sending.lease:
+                continue
+            outcomes.record_send(attempt, answer.outcome, provider=answer.provider,
+                                 failover_from=answer.failover_from, latency_ms=answer.latency_ms, rec=rec)
+            attempt.save()
+        rec.flush()
+
+
+def record_provider_status(provider_message_id, status, error_code="", at=None):
+    """A provider's status callback (Twilio's MessageStatus or CallStatus); returns whether it
+    changed anything. Unknown ids change nothing."""
+    from django.utils import timezone
+
+    now = at or timezone.now()
+    if not provider_message_id:
+        return False
+    with transaction.atomic():
+        rows = Attempt.objects.filter(provider_message_id=provider_message_id).select_related("incident", "person")
+        if connection.vendor == "postgresql":
+            rows = rows.select_for_update(of=("self",))
+        attempt = rows.first()
+        if attempt is None:
+            return False
+        rec = outcomes.Recorder(now)
+        error = f"provider error {error_code}" if error_code else ""
+        changed = outcomes.provider_status(attempt, (status or "").strip().lower(), error, rec)
+        rec.flush()
+    return changed

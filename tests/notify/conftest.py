@@ -1,0 +1,29 @@
+"""Fixtures for notification tests: real local servers to send to (see servers.py)."""
+
+import pytest
+
+from .servers import SmtpSink, TwilioStub, WebhookReceiver
+
+
+@pytest.fixture
+def smtp_sink():
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def twilio_stub():
+    with TwilioStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def webhook_receiver():
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def private_webhooks(monkeypatch):
+    """The local servers listen on loopback, which webhooks refuse unless allowed."""
+    monkeypatch.setenv("TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES", "true")

@@ -1,0 +1,194 @@
+"""From a page to the provider and back (F1–F3): attempts per the person's chain, sent through
+real local servers (an SMTP sink, a server speaking Twilio's API), retries, fallback, failover,
+bundling and exhaustion moving the escalation on."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from tocsin.directory.models import ContactMethod
+from tocsin.escalation.models import NotificationRequest
+from tocsin.incidents import services as incidents
+from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.notify.models import Attempt, Provider
+from tocsin.notify.sending import record_provider_status
+
+from .paging import SYSTEM, T0, clock, pages, paging_service, providers, responder, trigger  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ALICE_SMS, BOB_SMS = "+4915112345671", "+4915112345672"
+
+
+def attempts_of(incident):
+    return {(a.person.name, a.channel): a for a in
+            Attempt.objects.filter(incident=incident).select_related("person").order_by("step")}
+
+
+@pytest.fixture
+def alice(responder):
+    return responder("Alice", sms=ALICE_SMS, email="alice@example.org", voice=ALICE_SMS)
+
+
+def test_a_page_goes_out_by_sms_and_email_at_once_and_the_call_waits_its_turn(
+        clock, providers, pages, trigger, alice, smtp_sink, twilio_stub):
+    pages([alice])
+    incident = trigger()
+    clock.settle()
+    twilio_stub.wait_for(1)
+    smtp_sink.wait_for(1)
+    sms = twilio_stub.messages[0]
+    assert sms["To"] == ALICE_SMS and f"#{incident.number}" in sms["Body"]
+    assert sms["idempotency_token"]
+    mail = smtp_sink.messages[0]
+    assert mail["To"] == "alice@example.org" and incident.title in mail["Subject"]
+    assert {part.get_content_type() for part in mail.walk()} >= {"text/plain", "text/html"}
+    found = attempts_of(incident)
+    assert found[("Alice", "sms")].status == Attempt.SENT
+    assert found[("Alice", "sms")].provider_message_id == sms["sid"]
+    assert found[("Alice", "email")].status == Attempt.DELIVERED
+    call = found[("Alice", "voice")]
+    assert call.status == Attempt.SCHEDULED and call.due_at == T0 + timedelta(minutes=2)
+    assert twilio_stub.calls == []
+    notes = list(TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.NOTIFIED)
+                 .values_list("message", flat=True))
+    assert any("Alice by SMS" in n and ALICE_SMS not in n for n in notes)
+
+    clock.advance(minutes=2)
+    twilio_stub.wait_for(1, kind="calls")
+    assert twilio_stub.calls[0]["Url"].endswith(f"/notify/twilio/voice/{call.message_id}")
+
+
+def test_acknowledging_cancels_every_attempt_still_waiting(clock, providers, pages, trigger, alice):
+    pages([alice])
+    incident = trigger()
+    clock.settle()
+    incidents.acknowledge(incident, actor=SYSTEM, via="sms", at=T0 + timedelta(seconds=30))
+    clock.advance(minutes=5)
+    assert attempts_of(incident)[("Alice", "voice")].status == Attempt.CANCELLED
+
+
+def test_an_undelivered_sms_falls_back_to_the_next_method_at_once(clock, providers, pages, trigger, alice,
+                                                                    twilio_stub):
+    pages([alice])
+    incident = trigger()
+    clock.settle()
+    sms = attempts_of(incident)[("Alice", "sms")]
+    assert record_provider_status(sms.provider_message_id, "undelivered", "30003", at=T0 + timedelta(seconds=20))
+    assert not record_provider_status(sms.provider_message_id, "undelivered", "30003")  # told twice: once
+    sms.refresh_from_db()
+    assert sms.status == Attempt.UNDELIVERED and "30003" in sms.error
+    call = attempts_of(incident)[("Alice", "voice")]
+    assert call.due_at == T0 + timedelta(seconds=20)  # not two minutes: at once
+    clock.settle(T0 + timedelta(seconds=20))
+    twilio_stub.wait_for(1, kind="calls")
+
+
+def test_a_provider_error_is_retried_with_backoff(clock, providers, pages, trigger, responder, twilio_stub):
+    bob = responder("Bob", sms=BOB_SMS)
+    pages([bob])
+    twilio_stub.fail_next(503)
+    incident = trigger()
+    clock.settle()
+    sms = attempts_of(incident)[("Bob", "sms")]
+    assert sms.status == Attempt.SCHEDULED and sms.tries == 1 and "503" in sms.error
+    assert T0 + timedelta(seconds=2.5) <= sms.due_at <= T0 + timedelta(seconds=5)
+    clock.settle(sms.due_at)
+    sms.refresh_from_db()
+    assert sms.status == Attempt.SENT and sms.tries == 2
+    assert len(twilio_stub.messages) == 1  # the refused request was not a message
+
+
+def test_a_bad_number_fails_at_once_and_the_next_method_goes_now(clock, providers, pages, trigger, alice,
+                                                                 twilio_stub, smtp_sink):
+    ContactMethod.objects.filter(person=alice, kind="email").delete()
+    pages([alice])
+    twilio_stub.fail_next(400, code=21211)
+    incident = trigger()
+    clock.settle(T0 + timedelta(seconds=1))
+    found = attempts_of(incident)
+    assert found[("Alice", "sms")].status == Attempt.FAILED and "21211" in found[("Alice", "sms")].error
+    assert found[("Alice", "voice")].status == Attempt.SENT  # fell back without waiting two minutes
+
+
+def test_when_every_method_of_the_tier_fails_the_next_tier_is_paged_at_once(
+        clock, providers, pages, trigger, responder, twilio_stub):
+    alice = responder("Alice", sms=ALICE_SMS)
+    bob = responder("Bob", sms=BOB_SMS)
+    pages([alice], [bob])
+    twilio_stub.fail_next(400, code=21211)
+    incident = trigger()
+    clock.settle(T0 + timedelta(seconds=1))
+    paged = list(NotificationRequest.objects.filter(incident=incident).values_list("person__name", "tier"))
+    assert paged == [("Alice", 0), ("Bob", 1)]
+    assert [m["To"] for m in twilio_stub.messages] == [BOB_SMS]
+    assert TimelineEntry.objects.filter(incident=incident, message__contains="Every contact method of Alice").exists()
+
+
+def test_sms_fails_over_to_the_second_provider(clock, providers, pages, trigger, responder, twilio_stub,
+                                              webhook_receiver, monkeypatch):
+    monkeypatch.setenv("TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES", "true")
+    Provider.objects.create(name="gateway", kind=Provider.SMS_GATEWAY, channels=["sms"], priority=20, settings={
+        "url": f"{webhook_receiver.url}/send", "method": "POST", "content_type": "json",
+        "body_template": {"to": "{to}", "text": "{text}"}})
+    bob = responder("Bob", sms=BOB_SMS)
+    pages([bob])
+    twilio_stub.fail_next(503)
+    incident = trigger()
+    clock.settle()
+    webhook_receiver.wait_for(1)
+    assert webhook_receiver.requests[0].json()["to"] == BOB_SMS
+    sms = attempts_of(incident)[("Bob", "sms")]
+    assert (sms.status, sms.provider, sms.failover_from) == (Attempt.SENT, "gateway", "twilio")
+
+
+def test_pages_due_together_go_out_as_one_message(clock, providers, pages, trigger, responder, twilio_stub):
+    bob = responder("Bob", sms=BOB_SMS)
+    pages([bob])
+    first, second, third = (trigger(f"Disk full on db-{n}") for n in (1, 2, 3))
+    clock.settle()
+    twilio_stub.wait_for(1)
+    assert len(twilio_stub.messages) == 1
+    body = twilio_stub.messages[0]["Body"]
+    assert all(f"#{i.number}" in body for i in (first, second, third))
+    statuses = sorted(a.status for a in Attempt.objects.filter(channel="sms"))
+    assert statuses == [Attempt.BUNDLED, Attempt.BUNDLED, Attempt.SENT]
+
+
+def test_an_emergency_only_method_is_not_used_for_a_routine_page(clock, providers, pages, trigger, responder,
+                                                                twilio_stub, smtp_sink):
+    from tocsin.directory import services as directory
+
+    carol = responder("Carol", email="carol@example.org")
+    directory.add_method(actor=SYSTEM, person=carol, kind="sms", value=ALICE_SMS, usage="emergency_only")
+    pages([carol])
+    trigger(urgency=Incident.LOW)
+    clock.settle()
+    smtp_sink.wait_for(1)
+    assert twilio_stub.messages == []
+    assert not Attempt.objects.filter(channel="sms").exists()
+
+
+def test_a_lapsed_send_is_taken_again_and_its_late_answer_is_ignored(clock, providers, pages, trigger, responder,
+                                                                     twilio_stub):
+    """A process that died mid-send: the attempt stays `sending` until its lease ends, then the next
+    run sends it again (at-least-once)."""
+    bob = responder("Bob", sms=BOB_SMS)
+    pages([bob])
+    incident = trigger()
+    from tocsin.notify import sending
+
+    submitted = []
+    original = sending.pool.submit
+    sending.pool.submit = submitted.extend  # the process "dies" before its sends leave
+    try:
+        clock.settle()
+    finally:
+        sending.pool.submit = original
+    sms = attempts_of(incident)[("Bob", "sms")]
+    assert sms.status == Attempt.SENDING and twilio_stub.messages == []
+    clock.settle(sms.claimed_until + timedelta(seconds=1))
+    twilio_stub.wait_for(1)
+    sms.refresh_from_db()
+    assert sms.status == Attempt.SENT and sms.tries == 2
+    assert json.loads(json.dumps(twilio_stub.messages[0]["To"])) == BOB_SMS
