@@ -102,6 +102,19 @@ def make_user(db):
 
 
 @pytest.fixture
+def login(db):
+    """A Django test client signed in as `user`: login(user, **client options)."""
+    from django.test import Client
+
+    def make(user, **kwargs):
+        client = Client(**kwargs)
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
 def person(db):
     """A person in the directory: person("Ana", tags=[…], user=…)."""
     from tocsin.core import audit

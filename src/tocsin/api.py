@@ -37,6 +37,7 @@ api.add_router("/", "tocsin.alerts.api_maintenance.router")
 api.add_router("/", "tocsin.alerts.api_outbound.router")
 api.add_router("/", "tocsin.notify.api.router")
 api.add_router("/", "tocsin.notify.api_channels.router")
+api.add_router("/", "tocsin.notify.api_verify.router")
 
 
 @api.exception_handler(PermissionDeniedError)

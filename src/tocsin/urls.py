@@ -24,6 +24,8 @@ urlpatterns = [
     path("escalation/", include("tocsin.escalation.urls")),
     path("notify/twilio/", include("tocsin.notify.urls_twilio")),
     path("notify/slack/", include("tocsin.notify.urls_slack")),
+    path("notify/verify/", include("tocsin.notify.urls_verify")),
+    path("notify/", include("tocsin.notify.urls_synthetic")),
     path("notify/", include("tocsin.notify.urls")),
     path("notify/", include("tocsin.notify.urls_settings")),
     path("", include("tocsin.notify.urls_ack")),

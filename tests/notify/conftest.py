@@ -2,6 +2,7 @@
 
 import pytest
 
+from .paging import clock, pages, paging_service, providers, responder, trigger  # noqa: F401  (fixtures)
 from .servers import SmtpSink, TwilioStub, WebhookReceiver
 
 
@@ -27,3 +28,14 @@ def webhook_receiver():
 def private_webhooks(monkeypatch):
     """The local servers listen on loopback, which webhooks refuse unless allowed."""
     monkeypatch.setenv("TOCSIN_WEBHOOKS_TO_PRIVATE_ADDRESSES", "true")
+
+
+@pytest.fixture
+def root(make_user):
+    return make_user("root", roles=["admin"])
+
+
+@pytest.fixture
+def admin(login, root):
+    """A client signed in as an administrator."""
+    return login(root)

@@ -74,7 +74,7 @@ def test_a_scanner_opening_the_link_changes_nothing(scene, browser):
     assert incident.reference in page and "Card payments failing" in page
     assert "Secret detail" not in page and "csrfmiddlewaretoken" in page
     assert links.incident_url(incident) in page
-    assert first["Referrer-Policy"] == "no-referrer" and "no-store" in first["Cache-Control"]
+    assert first["Referrer-Policy"] == "same-origin" and "no-store" in first["Cache-Control"]
     assert status(incident) == Incident.TRIGGERED
     assert AckToken.objects.get().used_at is None
     assert timeline(incident, TimelineEntry.ACKNOWLEDGED) == []
@@ -86,7 +86,7 @@ def test_the_button_acknowledges_once(scene, browser):
     page = browser.get(path_of(url))
     done = browser.post(path_of(url), {"csrfmiddlewaretoken": form_token(page)})
     assert done.status_code == 200 and "is acknowledged" in done.content.decode()
-    assert done["Referrer-Policy"] == "no-referrer" and "no-store" in done["Cache-Control"]
+    assert done["Referrer-Policy"] == "same-origin" and "no-store" in done["Cache-Control"]
     assert status(incident) == Incident.ACKNOWLEDGED
     again = browser.post(path_of(url), {"csrfmiddlewaretoken": form_token(page)})
     assert again.status_code == 410 and "already been used" in again.content.decode()
@@ -116,7 +116,7 @@ def test_an_expired_link_is_refused_with_410_and_changes_nothing(scene, browser)
     token = tokens.issue(scene.ana, incident, AckToken.ACKNOWLEDGE, now=timezone.now() - timedelta(hours=25))
     page = browser.get(path_of(links.ack_url(token)))
     assert page.status_code == 410 and "expired" in page.content.decode()
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     with pytest.raises(tokens.TokenRefused) as refused:
         tokens.redeem(token, now=timezone.now())
     assert refused.value.status == 410

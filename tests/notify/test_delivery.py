@@ -14,7 +14,7 @@ from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.notify.models import Attempt, Provider
 from tocsin.notify.sending import record_provider_status
 
-from .paging import SYSTEM, T0, clock, pages, paging_service, providers, responder, trigger  # noqa: F401
+from .paging import SYSTEM, T0
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ALICE_SMS, BOB_SMS = "+4915112345671", "+4915112345672"
@@ -192,3 +192,39 @@ def test_a_lapsed_send_is_taken_again_and_its_late_answer_is_ignored(clock, prov
     sms.refresh_from_db()
     assert sms.status == Attempt.SENT and sms.tries == 2
     assert json.loads(json.dumps(twilio_stub.messages[0]["To"])) == BOB_SMS
+
+
+def test_the_full_loop_an_alert_pages_by_sms_and_email_and_the_reply_1_acknowledges(
+        clock, providers, pages, trigger, alice, paging_service, smtp_sink, twilio_stub, settings):
+    """Alert in, SMS and e-mail out, the SMS reply "1" (signed as Twilio signs it) acknowledges,
+    and the call still waiting is cancelled."""
+    from django.test import Client
+
+    from tocsin.alerts import routing
+    from tocsin.alerts.formats.events_v2 import parse_event
+    from tocsin.alerts.lookup import find
+    from tocsin.alerts.services import create_integration
+    from tocsin.alerts.store import store_events
+
+    pages([alice])
+    _, key = create_integration(paging_service, "events-v2", actor=SYSTEM, name="Monitoring")
+    event = parse_event({"routing_key": key, "event_action": "trigger", "dedup_key": "disk-db1",
+                         "payload": {"summary": "Disk full on db1", "source": "db1", "severity": "critical"}}, size=200)
+    store_events(routing.bind([event], find(key)), T0)
+    clock.settle(T0 + timedelta(seconds=1))
+    twilio_stub.wait_for(1)
+    smtp_sink.wait_for(1)
+    incident = Incident.objects.get(title="Disk full on db1")
+    assert f"#{incident.number}" in twilio_stub.messages[0]["Body"]
+
+    path, params = "/notify/twilio/sms", {"From": ALICE_SMS, "Body": "1", "To": "+15005550006", "MessageSid": "SMx"}
+    signature = twilio_stub.sign(settings.BASE_URL + path, params)
+    answer = Client().post(path, params, headers={"X-Twilio-Signature": signature})
+    assert answer.status_code == 200, answer.content
+    incident.refresh_from_db()
+    assert incident.status == Incident.ACKNOWLEDGED
+    assert TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.ACKNOWLEDGED,
+                                        message__contains="via sms").exists()
+    assert attempts_of(incident)[("Alice", "voice")].status == Attempt.CANCELLED
+    clock.advance(minutes=5)
+    assert twilio_stub.calls == []

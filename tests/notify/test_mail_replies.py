@@ -67,10 +67,11 @@ def status(incident):
     return Incident.objects.get(pk=incident.pk).status
 
 
-def test_the_reply_address_carries_the_token(monkeypatch):
-    assert tokens.reply_address("abc") == "ack+abc@tocsin.localhost"
-    monkeypatch.setenv("TOCSIN_MAIL_DOMAIN", "tocsin.example")
-    assert tokens.reply_address("abc") == "ack+abc@tocsin.example"
+def test_the_reply_address_carries_the_token_at_tocsins_mail_domain(settings):
+    settings.BASE_URL, settings.TOCSIN_INBOUND_MAIL_DOMAIN = "https://tocsin.example.org", ""
+    assert tokens.reply_address("abc") == "ack+abc@tocsin.example.org"
+    settings.TOCSIN_INBOUND_MAIL_DOMAIN = "mail.example.org"
+    assert tokens.reply_address("abc") == "ack+abc@mail.example.org"
 
 
 def test_a_reply_acknowledges(listener, scene):

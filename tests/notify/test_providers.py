@@ -547,7 +547,14 @@ needs_apprise = pytest.mark.skipif(apprise_provider.apprise_library is None,
 
 
 @needs_apprise
-def test_apprise_json_url_reaches_the_receiver(webhook_receiver):
+def test_apprise_refuses_a_private_target_whatever_its_scheme(webhook_receiver):
+    outcome = send(Config("apprise", "apprise"), incident_message(to=f"json://127.0.0.1:{webhook_receiver.port}/x"))
+    assert (outcome.status, outcome.transient) == (FAILED, False) and "public address" in outcome.error
+    assert webhook_receiver.requests == []
+
+
+@needs_apprise
+def test_apprise_json_url_reaches_the_receiver(webhook_receiver, private_webhooks):
     message = incident_message(to=f"json://127.0.0.1:{webhook_receiver.port}/apprise")
     assert send(Config("apprise", "apprise"), message).status == DELIVERED
     [request] = webhook_receiver.wait_for(1)

@@ -26,25 +26,6 @@ PROVIDERS = "/notify/providers/"
 
 
 @pytest.fixture
-def login(db):
-    def make(user, **kwargs):
-        client = Client(**kwargs)
-        client.force_login(user)
-        return client
-    return make
-
-
-@pytest.fixture
-def root(make_user):
-    return make_user("root", roles=["admin"])
-
-
-@pytest.fixture
-def admin(login, root):
-    return login(root)
-
-
-@pytest.fixture
 def team(make_team):
     return make_team("Platform")
 

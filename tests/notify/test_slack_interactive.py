@@ -127,3 +127,12 @@ def test_malformed_payloads_are_400(scene, body):
     answer = press(body)
     assert answer.status_code == 400 and "payload" in answer.json()["detail"]
     assert status(incident) == Incident.TRIGGERED
+
+
+def test_someone_in_the_channel_who_was_not_paged_and_does_not_respond_for_the_team_is_refused(scene):
+    incident = scene.trigger()
+    scene.method(scene.carl, ContactMethod.CHAT, "U0CARL")
+    answer = press(payload("U0CARL", "tocsin_resolve", incident.pk))
+    assert answer.status_code == 200 and "You may not resolve" in answer.json()["text"]
+    assert status(incident) == Incident.TRIGGERED
+    assert audited("notify.slack_action_refused")

@@ -22,25 +22,6 @@ def edit(channel="sms", urgency="high"):
 
 
 @pytest.fixture
-def login(db):
-    def make(user, **kwargs):
-        client = Client(**kwargs)
-        client.force_login(user)
-        return client
-    return make
-
-
-@pytest.fixture
-def root(make_user):
-    return make_user("root", roles=["admin"])
-
-
-@pytest.fixture
-def admin(login, root):
-    return login(root)
-
-
-@pytest.fixture
 def responder(login, make_user):
     return login(make_user("pat", roles=["responder"]))
 

@@ -3,14 +3,13 @@ Ingested alerts are data, not audit entries; the configuration that takes them i
 
 import math
 import secrets
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from tocsin.core import audit
+from tocsin.core import audit, mailboxes
 from tocsin.core.permissions import ADMIN, SECURITY_OFFICER
 from tocsin.incidents.selectors import visible
 
@@ -45,7 +44,7 @@ def key_prefix(integration):
 
 
 def mail_domain():
-    return getattr(settings, "TOCSIN_INBOUND_MAIL_DOMAIN", "") or urlsplit(settings.BASE_URL).hostname or "localhost"
+    return mailboxes.domain()
 
 
 def endpoints(kind, key):

@@ -4,7 +4,17 @@ The listener (alerts) and the apps that answer mail (notify) sit on the same run
 so neither imports the other: an app registers a handler here, and the listener asks here for
 a mailbox it does not know as an integration key."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
 _handlers = {}
+
+
+def domain():
+    """The domain of Tocsin's own addresses (integration mailboxes, reply addresses):
+    TOCSIN_INBOUND_MAIL_DOMAIN, or the host of TOCSIN_BASE_URL."""
+    return settings.TOCSIN_INBOUND_MAIL_DOMAIN or urlsplit(settings.BASE_URL).hostname or "localhost"
 
 
 def register(name, handler):

@@ -13,11 +13,14 @@ class NotifyConfig(AppConfig):
     def ready(self):
         from tocsin.core import config_checks
 
-        from . import channels, checks, jobs, mail_replies, panel, receivers
+        from . import channels, checks, jobs, jobs_synthetic, mail_replies, panel, receivers, reminders, sla
 
         receivers.connect()
         channels.connect()
         mail_replies.register_mailboxes()
         jobs.register()
         panel.register()
+        reminders.connect()
+        jobs_synthetic.register()
+        sla.register_metrics()
         config_checks.register(checks.provider_findings)

@@ -47,8 +47,17 @@ def in_emergency(incident):
     return incident.urgency == Incident.HIGH and getattr(incident.service, "tier", None) == 1
 
 
+def reachable(method):
+    """Whether Tocsin can send to the method at all. A chat method holding a handle (a Slack
+    member id for the buttons, '@ana') names someone; only one holding a URL (a webhook, an
+    Apprise URL) can be sent to."""
+    if method.kind not in CHANNEL_OF:
+        return False
+    return method.kind != ContactMethod.CHAT or "://" in (method.value or "")
+
+
 def usable(method, *, emergency, at):
-    if not method.is_active or method.kind not in CHANNEL_OF:
+    if not method.is_active or not reachable(method):
         return False
     if method.usage == ContactMethod.EMERGENCY_ONLY and not emergency:
         return False

@@ -1,7 +1,6 @@
 """Engine handler of the channel posts: one lifecycle message to one service or team channel,
 outside a transaction, retried with the engine's backoff while the failure is transient."""
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -11,10 +10,10 @@ from tocsin.engine.registry import handler
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.services import record_entry
 
-from . import providers
+from . import direct, providers
 from .channels import JOB, job_key, message_for, posted_key
 from .models import ServiceChannel
-from .providers.base import FAILED, TIMEOUT, Config, build
+from .providers.base import FAILED, Config, build
 
 log = logging.getLogger("tocsin.notify")
 MAX_ATTEMPTS = 8
@@ -31,11 +30,7 @@ def _send(channel, message):
     provider = build(Config(name=channel.name, kind=channel.kind, settings={"url": channel.url},
                             secrets={"secret": channel.secret}))
 
-    async def send():
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-            return await asyncio.wait_for(provider.send(message, client), SEND_SECONDS)
-
-    return asyncio.run(send())
+    return direct.send(provider, message, SEND_SECONDS)[0]
 
 
 # Outside the job's transaction: no database lock is held while the room's server answers. The

@@ -91,14 +91,18 @@ def _dead_files():
     return found
 
 
-def read(include_own=True):
+def read():
     """({send key: entry}, dead files): what this process, and processes of this host that died,
     had a provider accept without its answer being recorded yet."""
     files = _dead_files()
     entries = {}
     with _lock:
-        own = [_file["path"]] if include_own and "path" in _file else []
-    for path in [*files, *own]:
+        # (Before this process has sent anything, its own file, if there is one, is a previous
+        # process's that had the same id: a restarted container often does.)
+        own = _file.get("path") or _own_path()
+        if "fd" not in _file and own.exists():
+            files.append(own)
+    for path in [*files, own]:
         try:
             text = path.read_text()
         except OSError:

@@ -63,6 +63,7 @@ class Pool:
         self._answers = stdlib_queue.SimpleQueue()
         self._busy = 0
         self._in_flight = set()  # attempt ids submitted and not yet recorded
+        self._unrecorded = False  # some answers never reached the database: keep the journal
         self._idle = threading.Condition()
         self.record = None  # set by the jobs module: record(list of Answer)
 
@@ -146,29 +147,33 @@ class Pool:
                     batch.append(self._answers.get_nowait())
                 except stdlib_queue.Empty:
                     break
-            self._record([answer for answer in batch if not answer.lapsed])
+            recorded = self._record([answer for answer in batch if not answer.lapsed])
             with self._idle:
                 self._busy -= len(batch)
                 self._in_flight.difference_update(answer.sending.attempt_id for answer in batch)
-                if not self._busy:
+                self._unrecorded = self._unrecorded or not recorded
+                if not self._busy and not self._unrecorded:
                     journal.clear()  # all it holds is in the database now
                 self._idle.notify_all()
 
     def _record(self, batch):
+        """Whether the answers reached the database. If not, the journal keeps them, so the run
+        that takes the attempts again after their lease records them instead of sending again."""
         for pause in (0.01, 0.05, 0.2, 0.5, 1, 2, 5):
             try:
                 close_old_connections()
                 self.record(batch)
-                return
+                return True
             except OperationalError:
                 log.warning("recording send results failed; retrying", exc_info=True)
                 connection.close()
                 time.sleep(pause)
             except Exception:
-                log.exception("recording send results failed; their leases will run out and they are sent again")
+                log.exception("recording send results failed; the journal keeps what was sent")
                 connection.close()
-                return
-        log.error("recording send results kept failing; their leases will run out and they are sent again")
+                return False
+        log.error("recording send results kept failing; the journal keeps what was sent")
+        return False
 
     def in_flight(self):
         """Attempt ids this process is sending or recording right now: never taken again here."""

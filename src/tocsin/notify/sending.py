@@ -25,7 +25,10 @@ def _lapsed(now):
 
 def _due(now, size):
     rows = (Attempt.objects.filter(Q(status=Attempt.SCHEDULED, due_at__lte=now) | Q(pk__in=_lapsed(now).values("pk")))
-            .select_related("request", "incident", "incident__service", "person", "person__user", "method")
+            # What rendering reads of each incident, in this one query (and one for related services).
+            .select_related("request", "incident__service__owner_team", "incident__priority", "person__user",
+                            "method")
+            .prefetch_related("incident__related_services")
             .order_by("due_at", "pk"))
     if connection.vendor == "postgresql":
         rows = rows.select_for_update(skip_locked=True, of=("self",))

@@ -2,14 +2,13 @@
 
 import base64
 import hashlib
-import os
 import secrets
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from tocsin.core import audit
+from tocsin.core import audit, mailboxes
 from tocsin.escalation.models import NotificationRequest
 from tocsin.incidents import services as incidents
 from tocsin.incidents.models import Incident
@@ -111,8 +110,7 @@ def redeem(token, *, now, action=None):
 
 def reply_address(token):
     """The Reply-To of a notification e-mail: a reply to it acknowledges (see mail_replies)."""
-    domain = os.environ.get("TOCSIN_MAIL_DOMAIN", "").strip() or "tocsin.localhost"
-    return f"{REPLY_MAILBOX}+{token}@{domain}"
+    return f"{REPLY_MAILBOX}+{token}@{mailboxes.domain()}"
 
 
 # --- acting as a paged person ---------------------------------------------------------------------

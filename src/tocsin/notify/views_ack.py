@@ -51,8 +51,10 @@ post_limit = PostLimit(POSTS_PER_MINUTE)
 
 
 def _private(response):
-    # The token is in the URL: no Referer may carry it elsewhere, and no cache may keep the page.
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in the URL: no Referer may carry it to another site, and no cache may keep the
+    # page. ("no-referrer" would also make the browser post the form with `Origin: null`, which
+    # the CSRF check rightly refuses.)
+    response["Referrer-Policy"] = "same-origin"
     add_never_cache_headers(response)
     return response
 

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tocsin.core import audit
+from tocsin.core.permissions import Principal, can
 from tocsin.directory.models import ContactMethod
 from tocsin.directory.values import index_for, normalise
 from tocsin.incidents.models import Incident
@@ -94,6 +95,12 @@ def _read(request):
     return user["id"][:64], action, int(value)
 
 
+def _may_respond(person, incident):
+    if person.user is None or not person.user.is_active:
+        return False
+    return can(Principal.load(person.user), "incidents:respond", incident.service.owner_team_id)
+
+
 @csrf_exempt
 @require_POST
 def interactive(request):
@@ -110,10 +117,17 @@ def interactive(request):
     if person is None:
         audit.record(audit.Actor.anonymous("slack"), "notify.slack_user_not_linked", summary={"channel": "slack"})
         return _reply(NOT_LINKED)
-    incident = Incident.objects.filter(pk=incident_id).first()
+    incident = Incident.objects.select_related("service").filter(pk=incident_id).first()
     # A security incident answers only to the people it paged; to anyone else it does not exist.
     if incident is None or (incident.security and not tokens.was_paged(person, incident)):
         return _reply("Tocsin knows no such incident.")
+    # A channel's buttons are seen by everyone in it: only those paged, or allowed to respond
+    # for the service's team, may press them.
+    if not (tokens.was_paged(person, incident) or _may_respond(person, incident)):
+        audit.record(tokens.actor_for(person), "notify.slack_action_refused", incident,
+                     summary={"action": action, "channel": "slack"})
+        return _reply(f"You may not {action} {incident.reference}: you were not paged for it and do not "
+                      "respond for its team.")
     try:
         changed = tokens.act(incident, action, person=person, via="slack", now=timezone.now())
     except ValidationError:

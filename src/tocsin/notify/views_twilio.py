@@ -24,6 +24,7 @@ from tocsin.directory.values import index_for, normalise
 from tocsin.incidents.models import Incident
 
 from . import links, tokens
+from .providers.twilio import twiml_for_call
 from .models import Attempt, Provider
 
 log = logging.getLogger("tocsin.notify")
@@ -211,8 +212,19 @@ def sms(request):
         # No number in the entry: the audit chain keeps no personal data.
         audit.record(audit.Actor.anonymous("sms"), "notify.sms_from_unknown_number", summary={"channel": "sms"})
         return _sms(NOT_REGISTERED)
-    person = methods[0].person
-    return _sms(answer_sms(person, methods, body, timezone.now()))
+    person = _sender(methods)
+    return _sms(answer_sms(person, [m for m in methods if m.person_id == person.pk], body, timezone.now()))
+
+
+def _sender(methods):
+    """Who texted: with a number several people share (an on-call handset), the one of them
+    with open pages, if exactly one has any."""
+    people = list({m.person_id: m.person for m in methods}.values())
+    if len(people) > 1:
+        paged = [p for p in people if tokens.open_pages(p)]
+        if len(paged) == 1:
+            return paged[0]
+    return people[0]
 
 
 # --- voice ----------------------------------------------------------------------------------------
@@ -228,16 +240,6 @@ def _gather_url(message_id, retry=False):
 
 
 def _call_twiml(text, gather_url):
-    try:
-        from .providers.twilio import twiml_for_call
-    except ImportError:  # the provider module is another part's; keep the call usable without it
-        response = VoiceResponse()
-        gather = Gather(num_digits=1, action=gather_url, method="POST")
-        gather.say(text)
-        gather.say(MENU)
-        response.append(gather)
-        response.say(GOODBYE)
-        return str(response)
     return str(twiml_for_call(text, gather_url))
 
 
@@ -295,6 +297,9 @@ def status(request):
     if not sid or not state:
         raise Malformed("MessageSid and MessageStatus (or CallSid and CallStatus) are required.")
     from .sending import record_provider_status
+    from .synthetic import provider_status as synthetic_status
 
-    record_provider_status(sid[:120], state[:40], (request.POST.get("ErrorCode") or "")[:20], timezone.now())
+    now = timezone.now()
+    if not record_provider_status(sid[:120], state[:40], (request.POST.get("ErrorCode") or "")[:20], now):
+        synthetic_status(sid[:120], state[:40], at=now)  # not a page's: perhaps a synthetic check's
     return HttpResponse(status=204)

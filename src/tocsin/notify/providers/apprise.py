@@ -1,8 +1,11 @@
 """Optional catch-all through Apprise's 100+ services, when the `apprise` extra is installed (F1)."""
 
+from urllib.parse import urlsplit
+
 import httpx
 
 from .base import DELIVERED, FAILED, Message, Outcome, Provider, register
+from .safety import host_refusal
 
 try:
     import apprise as apprise_library
@@ -25,6 +28,11 @@ class Apprise(Provider):
         # Apprise URLs hold the service's token: the error names the scheme, never the URL.
         if not url or not notifier.add(url):
             return Outcome(FAILED, error=f"not an Apprise URL Apprise can use (scheme '{url.partition(':')[0]}')")
+        # Whatever the scheme (json://, xml://, form://… post to any host), no private targets.
+        host = urlsplit(url).hostname
+        refused = await host_refusal(host, self.config.settings) if host else ""
+        if refused:
+            return Outcome(FAILED, error=refused)
         # Apprise runs its blocking plugins in a thread pool of its own.
         taken = await notifier.async_notify(body=message.text or message.subject, title=message.subject)
         if taken:

@@ -33,10 +33,15 @@ async def refusal(url, provider_settings):
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "the target is not an http(s) URL"
+    return await host_refusal(parts.hostname, provider_settings)
+
+
+async def host_refusal(hostname, provider_settings):
+    """'' when `hostname` resolves only to public addresses (or private ones are allowed)."""
     if private_addresses_allowed(provider_settings):
         return ""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, None)
+        infos = await asyncio.get_running_loop().getaddrinfo(hostname, None)
     except OSError:
         return ""  # the send fails to connect, and says so
     for info in infos:

@@ -14,7 +14,7 @@ NO_KEY_PRESSED = "No key was pressed. The incident is not acknowledged. Goodbye.
 
 
 def from_environment(name="twilio", **settings):
-    """A Config from TOCSIN_TWILIO_ACCOUNT_SID / _AUTH_TOKEN / _BASE_URL, or None when the
+    """A Config from TOCSIN_TWILIO_ACCOUNT_SID / _AUTH_TOKEN / _FROM / _BASE_URL, or None when the
     credentials are not both set."""
     sid = os.environ.get("TOCSIN_TWILIO_ACCOUNT_SID", "")
     token = os.environ.get("TOCSIN_TWILIO_AUTH_TOKEN", "")
@@ -23,6 +23,8 @@ def from_environment(name="twilio", **settings):
     base = os.environ.get("TOCSIN_TWILIO_BASE_URL", "")
     if base:
         settings.setdefault("base_url", base)
+    if os.environ.get("TOCSIN_TWILIO_FROM"):
+        settings.setdefault("from_number", os.environ["TOCSIN_TWILIO_FROM"])
     return Config(name=name, kind="twilio", settings=settings, secrets={"account_sid": sid, "auth_token": token})
 
 
