@@ -3,9 +3,11 @@ real local servers (an SMTP sink, a server speaking Twilio's API), retries, fall
 bundling and exhaustion moving the escalation on."""
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 
 from tocsin.directory.models import ContactMethod
 from tocsin.escalation.models import NotificationRequest
@@ -21,8 +23,13 @@ ALICE_SMS, BOB_SMS = "+4915112345671", "+4915112345672"
 
 
 def attempts_of(incident):
-    return {(a.person.name, a.channel): a for a in
-            Attempt.objects.filter(incident=incident).select_related("person").order_by("step")}
+    for _ in range(200):
+        try:
+            return {(a.person.name, a.channel): a for a in
+                    Attempt.objects.filter(incident=incident).select_related("person").order_by("step")}
+        except OperationalError:  # the recorder thread is writing (see test_a_provider_that_hangs…)
+            time.sleep(0.01)
+    raise AssertionError("the test database stayed locked")
 
 
 @pytest.fixture
@@ -228,3 +235,35 @@ def test_the_full_loop_an_alert_pages_by_sms_and_email_and_the_reply_1_acknowled
     assert attempts_of(incident)[("Alice", "voice")].status == Attempt.CANCELLED
     clock.advance(minutes=5)
     assert twilio_stub.calls == []
+
+
+def test_a_provider_that_hangs_holds_up_only_its_own_message(clock, providers, pages, trigger, responder,
+                                                            twilio_stub, smtp_sink):
+    from tocsin.notify.pool import pool
+
+    def status(attempt):
+        # (The recorder thread writes meanwhile; the in-memory test database then says "locked"
+        # at once instead of waiting.)
+        for _ in range(200):
+            try:
+                return Attempt.objects.get(pk=attempt.pk).status
+            except OperationalError:
+                pool.wait_idle(0.01)
+        raise AssertionError("the test database stayed locked")
+
+    alice = responder("Alice", sms=ALICE_SMS)
+    bob = responder("Bob", email="bob@example.org")
+    pages([alice, bob])
+    twilio_stub.hang_next(3)
+    incident = trigger()
+    clock.engine.run_due(T0)  # the page, the dispatch and the sends start; nobody waits for them
+    smtp_sink.wait_for(1)
+    found = attempts_of(incident)
+    for _ in range(100):
+        if status(found[("Bob", "email")]) == Attempt.DELIVERED:
+            break
+        pool.wait_idle(0.05)
+    assert status(found[("Bob", "email")]) == Attempt.DELIVERED
+    assert status(found[("Alice", "sms")]) == Attempt.SENDING  # still on the line
+    assert pool.wait_idle(30)
+    assert status(found[("Alice", "sms")]) == Attempt.SENT
