@@ -4,13 +4,17 @@ requests still pending are escalation's to cancel; the attempts already planned 
 from tocsin.escalation import signals as escalation_signals
 from tocsin.incidents import signals as incident_signals
 
+from . import dispatch
 from .dispatch import UNTIL_ACKNOWLEDGED
 from .jobs import request_dispatch
 from .models import Attempt
 
 
 def _requested(sender, at, **kwargs):
-    request_dispatch(at)
+    """New pages become attempts in the transaction that wrote them: one engine round less
+    between an incident and its first message. What one batch cannot take waits for the job."""
+    if dispatch.dispatch(at) == dispatch.BATCH:
+        request_dispatch(at)
 
 
 def _waiting(incident):
