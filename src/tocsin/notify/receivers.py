@@ -1,6 +1,8 @@
 """Notify follows incidents and escalation through their signals (the ladder points down). The
 requests still pending are escalation's to cancel; the attempts already planned are ours."""
 
+import logging
+
 from tocsin.escalation import signals as escalation_signals
 from tocsin.incidents import signals as incident_signals
 
@@ -9,11 +11,18 @@ from .dispatch import UNTIL_ACKNOWLEDGED
 from .jobs import request_dispatch
 from .models import Attempt
 
+log = logging.getLogger("tocsin.notify")
+
 
 def _requested(sender, at, **kwargs):
     """New pages become attempts in the transaction that wrote them: one engine round less
     between an incident and its first message. What one batch cannot take waits for the job."""
-    if dispatch.dispatch(at) == dispatch.BATCH:
+    try:
+        taken = dispatch.dispatch(at)  # (in a savepoint of its own)
+    except Exception:  # escalation must go on whatever goes wrong here: the job retries it
+        log.exception("dispatching new pages failed; the dispatch job takes them")
+        taken = dispatch.BATCH
+    if taken == dispatch.BATCH:
         request_dispatch(at)
 
 
