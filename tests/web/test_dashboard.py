@@ -288,3 +288,15 @@ def test_the_board_leaves_out_security_incidents_the_viewer_may_not_see(viewer, 
     assert "Routine outage" in html and "Credential stuffing" not in html
     officer = make_user("officer", roles=["security_officer"])
     assert len(dashboard.open_incidents(now, officer).rows) == 2
+
+
+def test_a_failing_synthetic_check_puts_a_delivery_warning_above_the_incidents(viewer, person):
+    from tocsin.directory import services as directory
+    from tocsin.notify.models import SyntheticCheck
+
+    ops = person("Ops test phone")
+    method = directory.add_method(actor=SYSTEM, person=ops, kind="email", value="probe@example.org")
+    assert "delivery-health" not in viewer.get("/").content.decode()
+    SyntheticCheck.objects.create(name="E-mail round trip", channel="email", method=method, failing=True)
+    html = viewer.get("/").content.decode()
+    assert 'id="delivery-health"' in html and "E-mail round trip" in html and "probe@example.org" not in html

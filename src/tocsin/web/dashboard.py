@@ -10,6 +10,8 @@ from django.db.models import Case, Count, Min, Value, When
 from tocsin.escalation.models import Escalation, NotificationRequest
 from tocsin.incidents.models import Incident
 from tocsin.incidents.selectors import visible
+from tocsin.notify.models import SyntheticCheck
+from tocsin.notify.sla import breaches
 from tocsin.oncall.models import Schedule
 from tocsin.oncall.selectors import oncall_everywhere
 
@@ -179,3 +181,13 @@ def oncall_now(now):
     schedules = Schedule.objects.select_related("team").order_by("name")
     current = oncall_everywhere(now, schedules)
     return [OnCallNow(schedule, current.get(schedule.pk, [])) for schedule in schedules]
+
+
+def notification_health(now):
+    """What is wrong with getting messages out, for the banner above the incidents: providers
+    whose delivery SLA is breached, and failing synthetic checks. Empty when all is well."""
+    return {
+        "breaches": breaches(now),
+        "failing_checks": list(SyntheticCheck.objects.filter(enabled=True, failing=True)
+                               .values_list("name", "channel")),
+    }

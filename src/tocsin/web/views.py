@@ -21,6 +21,7 @@ def home(request):
         {
             "board": dashboard.open_incidents(now, request.user) if can(who, "incidents:read") else None,
             "oncall": dashboard.oncall_now(now) if can(who, "oncall:read") else None,
+            "delivery": dashboard.notification_health(now) if can(who, "incidents:read") else None,
             "now": now,
             "roles": [(ROLES[role], team) for role, team in who.assignments],
             "permissions": [name for name in PERMISSIONS if teams_for(who, name)],
