@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 from tocsin.core import signing
 from tocsin.notify import providers
 from tocsin.notify.providers import apprise as apprise_provider
+from tocsin.notify.providers import email as email_provider
 from tocsin.notify.providers.base import DELIVERED, FAILED, SENT, Config, Message, build
 from tocsin.notify.providers.email import from_url
 from tocsin.notify.providers.twilio import from_environment, twiml_for_call
@@ -93,6 +94,31 @@ def test_email_is_multipart_alternative_with_a_message_id_from_the_key(smtp_sink
     send(smtp_config(smtp_sink), mail(key="another-key"))
     first, again, other = smtp_sink.wait_for(3)
     assert again["Message-ID"] == first["Message-ID"] != other["Message-ID"]
+
+
+def test_email_reuses_its_connection_and_replaces_one_the_server_closed(smtp_sink):
+    peers = []
+    take = smtp_sink.handle_DATA
+
+    async def handle_DATA(server, session, envelope):
+        peers.append(session.peer)  # the client's address and port: one per connection
+        return await take(server, session, envelope)
+
+    smtp_sink.handle_DATA = handle_DATA
+
+    async def three_then_a_dropped_connection():
+        provider = build(smtp_config(smtp_sink))
+        async with httpx.AsyncClient() as client:
+            outcomes = [await provider.send(mail(key=f"m{n}"), client) for n in range(3)]
+            for kept, _ in email_provider._idle[(asyncio.get_running_loop(), provider._relay())]:
+                kept.close()  # as a server does with a connection idle too long
+            outcomes.append(await provider.send(mail(key="m3"), client))
+            return outcomes
+
+    outcomes = asyncio.run(three_then_a_dropped_connection())
+    assert [o.status for o in outcomes] == [DELIVERED] * 4, [o.error for o in outcomes]
+    assert len(smtp_sink.wait_for(4)) == 4
+    assert len(set(peers[:3])) == 1 and peers[3] != peers[0]  # three on one connection, then a new one
 
 
 def test_email_subject_line_breaks_are_folded_and_bad_destinations_refused(smtp_sink):

@@ -1,8 +1,7 @@
 """What escalation steps write, gathered and then written in bulk: a batch of steps costs one
 statement per table, not one per step. Within a batch, targets are resolved once per instant."""
 
-from django.db import connection
-
+from tocsin.core.bulk import update_each
 from tocsin.directory.models import Person
 from tocsin.engine import queue
 from tocsin.incidents.services import add_paged, assign_unowned, engine_entry, flag_unpaged, record_entries
@@ -80,21 +79,8 @@ class Effects:
         flag_unpaged(self.unpaged)
         record_entries(self.entries)
         if self.escalations:
-            _update_escalations(list(self.escalations.values()))
+            update_each(Escalation, list(self.escalations.values()), ESCALATION_FIELDS)
         if self.steps:
             queue.schedule_many(self.steps)
         if self.requests:
             signals.notifications_requested.send(NotificationRequest, at=self.now)
-
-
-def _update_escalations(escalations):
-    """One parameterised UPDATE sent for every row at once (executemany). The ORM's bulk_update
-    builds a CASE expression per field and row, which cost more than the steps themselves."""
-    fields = [Escalation._meta.get_field(name) for name in ESCALATION_FIELDS]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(Escalation._meta.db_table)} SET {assignments} WHERE id = %s"
-    rows = [[field.get_db_prep_value(getattr(e, field.attname), connection) for field in fields] + [e.pk]
-            for e in escalations]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)

@@ -16,10 +16,13 @@ def _may_see(person, incident):
     return user is not None and Incident.objects.filter(pk=incident.pk).filter(visible_to(user)).exists()
 
 
-def build(carrier, carried, now):
+def build(carrier, carried, now, token_rows):
+    """The message, and what was rendered; the ack and resolve tokens' rows are added to
+    `token_rows` for the caller to store (with the claim, before anything is sent)."""
     incident, person = carrier.incident, carrier.person
-    ack = tokens.issue(person, incident, AckToken.ACKNOWLEDGE, now=now)
-    resolve = tokens.issue(person, incident, AckToken.RESOLVE, now=now)
+    ack, ack_row = tokens.make(person, incident, AckToken.ACKNOWLEDGE, now=now)
+    resolve, resolve_row = tokens.make(person, incident, AckToken.RESOLVE, now=now)
+    token_rows += [ack_row, resolve_row]
     urls = {"ack_url": links.ack_url(ack), "resolve_url": links.resolve_url(resolve),
             "incident_url": links.incident_url(incident)}
     others = []

@@ -59,8 +59,9 @@ def _describe(attempt):
     return f"{attempt.person.name} by {CHANNEL_WORDS.get(attempt.channel, attempt.channel)} ({attempt.destination}){via}"
 
 
-def record_send(attempt, outcome, *, provider, failover_from, latency_ms, rec):
-    """The answer to one send of `attempt` (status SENDING, locked by the caller)."""
+def record_send(attempt, outcome, *, provider, failover_from, latency_ms, rec, carries=True):
+    """The answer to one send of `attempt` (status SENDING, locked by the caller, who saves it);
+    `carries`: whether its message carried other attempts (a bundle)."""
     now = rec.now
     attempt.provider, attempt.failover_from, attempt.latency_ms = provider, failover_from, latency_ms
     attempt.claimed_until = None
@@ -72,13 +73,15 @@ def record_send(attempt, outcome, *, provider, failover_from, latency_ms, rec):
         failover = f" after {failover_from} failed" if failover_from else ""
         rec.note(attempt, f"Notified {_describe(attempt)}{failover}: {attempt.get_status_display().lower()}.",
                  f"notify:attempt:{attempt.pk}:sent", status=attempt.status, provider=provider)
-        Attempt.objects.filter(carrier=attempt).update(status=Attempt.BUNDLED, sent_at=now)
+        if carries:
+            Attempt.objects.filter(carrier=attempt).update(status=Attempt.BUNDLED, sent_at=now)
         return
     attempt.error = outcome.error[:500]
     if outcome.transient and attempt.tries < MAX_TRIES:
         attempt.status, attempt.due_at = Attempt.SCHEDULED, now + backoff(attempt.tries)
         rec.wakeups.add(attempt.due_at)
-        _release_bundle(attempt, rec)
+        if carries:
+            _release_bundle(attempt, rec)
         return
     fail(attempt, Attempt.FAILED, rec)
 

@@ -29,7 +29,8 @@ class Sending:
     """One message on its way: the attempt's id and the lease it was claimed with, the message,
     and the providers to try in order."""
 
-    def __init__(self, attempt_id, lease, message, candidates, limits, claimed_at):
+    def __init__(self, attempt_id, lease, message, candidates, limits, claimed_at, carries=False):
+        self.carries = carries  # whether the message carries other attempts too (a bundle)
         self.attempt_id, self.lease, self.message = attempt_id, lease, message
         self.candidates, self.limits = candidates, limits
         self.claimed_at, self.started = claimed_at, time.monotonic()

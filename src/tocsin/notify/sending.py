@@ -8,14 +8,19 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
+from tocsin.core.bulk import update_each
+
 from . import bundling, journal, messages, outcomes
 from .dispatch import obsolete
-from .models import Attempt
+from .models import AckToken, Attempt
 from .pool import Sending, pool
 from .provider_choice import Catalogue
 from .providers.base import Outcome
 
 BATCH = 500
+CLAIM_FIELDS = ["status", "claimed_until", "tries", "subject", "body", "carrier"]
+ANSWER_FIELDS = ["status", "due_at", "claimed_until", "provider", "failover_from", "provider_message_id", "sent_at",
+                 "finished_at", "latency_ms", "error"]
 
 
 def _lapsed(now):
@@ -54,7 +59,7 @@ def recover(now):
                 continue
             outcome = Outcome(entry["status"], entry.get("id") or "")
             outcomes.record_send(attempt, outcome, provider=entry.get("provider", ""), failover_from="",
-                                 latency_ms=None, rec=rec)
+                                 latency_ms=None, rec=rec, carries=True)
             attempt.save()
             recovered += 1
         rec.flush()
@@ -84,7 +89,7 @@ def send_due(now, size=BATCH):
         # A send not answered within the lease is taken again (the process died mid-send).
         lease = now + timedelta(seconds=settings.TOCSIN_SEND_LEASE_SECONDS)
         catalogue, recent = Catalogue(), bundling.Recent(ready, now)
-        sendings = []
+        sendings, claimed, token_rows = [], [], []
         for carrier, carried in bundling.groups(ready):
             hold = recent.hold_until(carrier, carried)
             if hold is not None and hold > now:
@@ -92,14 +97,18 @@ def send_due(now, size=BATCH):
                     status=Attempt.SCHEDULED, due_at=hold, claimed_until=None, carrier=None)
                 rec.wakeups.add(hold)
                 continue
-            message, rendered = messages.build(carrier, carried, now)
+            message, rendered = messages.build(carrier, carried, now, token_rows)
             carrier.status, carrier.claimed_until, carrier.tries = Attempt.SENDING, lease, carrier.tries + 1
             carrier.subject, carrier.body = rendered.subject[:300], rendered.text
-            carrier.save(update_fields=["status", "claimed_until", "tries", "subject", "body", "carrier"])
-            Attempt.objects.filter(pk__in=[a.pk for a in carried]).update(
-                status=Attempt.SENDING, claimed_until=lease, carrier=carrier, subject=carrier.subject)
+            claimed.append(carrier)
+            if carried:
+                Attempt.objects.filter(pk__in=[a.pk for a in carried]).update(
+                    status=Attempt.SENDING, claimed_until=lease, carrier=carrier, subject=carrier.subject)
             sendings.append(Sending(carrier.pk, lease, message,
-                                    catalogue.candidates(carrier.channel, carrier.method.value), catalogue.limits, now))
+                                    catalogue.candidates(carrier.channel, carrier.method.value), catalogue.limits, now,
+                                    carries=bool(carried)))
+        AckToken.objects.bulk_create(token_rows, batch_size=500)
+        update_each(Attempt, claimed, CLAIM_FIELDS)
         if sendings:
             rec.wakeups.add(lease + timedelta(seconds=1))  # to take them again if this process dies
         rec.flush()
@@ -116,14 +125,15 @@ def record(answers, now):
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(of=("self",))
         attempts = {a.pk: a for a in rows}
-        rec = outcomes.Recorder(now)
+        rec, answered = outcomes.Recorder(now), []
         for answer in answers:
             attempt = attempts.get(answer.sending.attempt_id)
             if attempt is None or attempt.claimed_until != answer.sending.lease:
                 continue
-            outcomes.record_send(attempt, answer.outcome, provider=answer.provider,
-                                 failover_from=answer.failover_from, latency_ms=answer.latency_ms, rec=rec)
-            attempt.save()
+            outcomes.record_send(attempt, answer.outcome, provider=answer.provider, failover_from=answer.failover_from,
+                                 latency_ms=answer.latency_ms, rec=rec, carries=answer.sending.carries)
+            answered.append(attempt)
+        update_each(Attempt, answered, ANSWER_FIELDS)
         rec.flush()
 
 

@@ -51,15 +51,21 @@ def _canonical(token):
     return token
 
 
-def issue(person, incident, action, *, now, ttl=DEFAULT_TTL):
-    """A fresh token for `person` to `action` ("ack" or "resolve") `incident`; only its digest is stored."""
+def make(person, incident, action, *, now, ttl=DEFAULT_TTL):
+    """(token, its unsaved AckToken row): for callers that store many rows at once."""
     if action not in dict(AckToken.ACTIONS):
         raise ValidationError({"action": f"Unknown action '{action}'. Known: {', '.join(dict(AckToken.ACTIONS))}."})
     if ttl <= timedelta(0):
         raise ValidationError({"ttl": "A token must live for some time."})
     token = base64.b32encode(secrets.token_bytes(TOKEN_BYTES)).decode("ascii").rstrip("=").lower()
-    AckToken.objects.create(digest=digest(token), person=person, incident=incident, action=action,
-                            expires_at=now + ttl, created_at=now)
+    return token, AckToken(digest=digest(token), person=person, incident=incident, action=action,
+                           expires_at=now + ttl, created_at=now)
+
+
+def issue(person, incident, action, *, now, ttl=DEFAULT_TTL):
+    """A fresh token for `person` to `action` ("ack" or "resolve") `incident`; only its digest is stored."""
+    token, row = make(person, incident, action, now=now, ttl=ttl)
+    row.save(force_insert=True)
     return token
 
 

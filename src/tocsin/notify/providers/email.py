@@ -1,7 +1,12 @@
-"""E-mail through an SMTP relay with aiosmtplib (F1): one multipart/alternative message per send."""
+"""E-mail through an SMTP relay with aiosmtplib (F1): one multipart/alternative message per send.
+
+Connections are kept open and reused between sends (per relay and event loop, a few at most, for
+IDLE_SECONDS): a fan-out then costs one SMTP transaction per message, not a connection, EHLO,
+STARTTLS and login each. A kept connection the server has closed meanwhile is replaced once."""
 
 import asyncio
 import re
+import time
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -17,6 +22,10 @@ SECURITIES = ("none", "starttls", "tls")
 # The scheme of TOCSIN_SMTP_URL says how the connection is secured, and the usual port for it.
 SCHEMES = {"smtp": ("none", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
 DEFAULT_TIMEOUT = 10.0
+MAX_CONNECTIONS = 8  # open at once per relay and event loop; more sends wait for one of them
+IDLE_SECONDS = 30.0  # a kept connection unused this long is closed rather than reused
+_idle = {}  # (event loop, relay) -> [(connection, time it was put back)]
+_slots = {}  # (event loop, relay) -> asyncio.Semaphore(MAX_CONNECTIONS)
 _KEY_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -143,14 +152,35 @@ class Smtp(Provider):
             mail = self.compose(message)
         except (ValueError, IndexError) as exc:
             return Outcome(FAILED, error=f"the message cannot be built: {exc}")
-        smtp = self._client()
+        relay = (asyncio.get_running_loop(), self._relay())
+        async with _slots.setdefault(relay, asyncio.Semaphore(MAX_CONNECTIONS)):
+            return await self._send_on(relay, mail)
+
+    async def _send_on(self, relay, mail):
+        smtp = _take(relay)
         try:
-            async with smtp:
+            if smtp is not None:
+                try:
+                    await smtp.send_message(mail)
+                except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                    _close(smtp)  # kept too long on the server's side: once more, on a new connection
+                    smtp = None
+            if smtp is None:
+                smtp = self._client()
+                await smtp.connect()  # EHLO, STARTTLS and login as configured
                 await smtp.send_message(mail)
         except Exception as exc:  # mapped by type; anything unknown is re-raised by _failure
+            if smtp is not None:
+                _close(smtp)
             return _failure(exc)
+        _put_back(relay, smtp)
         # send_message raises unless the server answered 250 to the data.
         return Outcome(DELIVERED, provider_message_id=mail["Message-ID"])
+
+    def _relay(self):
+        settings, secrets = self.config.settings, self.config.secrets
+        return (settings.get("host"), settings.get("port"), settings.get("security", "none"), secrets.get("username"),
+                secrets.get("password"), settings.get("verify_certificates", True), settings.get("ca_file"))
 
     async def check(self, client: httpx.AsyncClient) -> str:
         problem = self._problem()
@@ -163,3 +193,33 @@ class Smtp(Provider):
         except Exception as exc:
             return _failure(exc).error
         return "" if code == 250 else f"SMTP {code}: NOOP refused"
+
+
+def _take(relay):
+    """A kept connection to `relay` on this event loop, or None."""
+    now = time.monotonic()
+    kept = _idle.get(relay, [])
+    while kept:
+        smtp, since = kept.pop()
+        if now - since < IDLE_SECONDS and smtp.is_connected:
+            return smtp
+        _close(smtp)
+    for gone in [key for key in _idle if key[0].is_closed()]:
+        _idle.pop(gone, None)  # connections of event loops that are gone
+        _slots.pop(gone, None)
+    return None
+
+
+def _put_back(relay, smtp):
+    kept = _idle.setdefault(relay, [])
+    if len(kept) < MAX_CONNECTIONS and smtp.is_connected:
+        kept.append((smtp, time.monotonic()))
+    else:
+        _close(smtp)
+
+
+def _close(smtp):
+    try:
+        smtp.close()
+    except Exception:  # noqa: BLE001 - closing a broken connection may fail in any way; it is gone either way
+        pass
