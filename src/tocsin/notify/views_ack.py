@@ -59,31 +59,40 @@ def _private(response):
     return response
 
 
-def _refused(request, reason, status, **extra):
-    return _private(render(request, "notify/ack_refused.html", {"reason": reason, **extra}, status=status))
+def link_refused(request, reason, status, **extra):
+    """The page of a link (ack, resolve, verification) that cannot be used; nothing was changed."""
+    return _private(render(request, "notify/link_refused.html", {"reason": reason, **extra}, status=status))
+
+
+def too_many(request, limit):
+    """None, or the refusal once `limit` (per client address) has run out."""
+    wait = limit.take(request.META.get("REMOTE_ADDR", ""))
+    if not wait:
+        return None
+    response = link_refused(request, "Too many attempts from your address; wait a minute and try again.", 429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _page(request, token, action):
     now = timezone.now()
     if request.method == "POST":
-        wait = post_limit.take(request.META.get("REMOTE_ADDR", ""))
-        if wait:
-            response = _refused(request, "Too many attempts from your address; wait a minute and try again.", 429)
-            response["Retry-After"] = str(wait)
-            return response
+        limited = too_many(request, post_limit)
+        if limited:
+            return limited
         try:
             ack, changed = tokens.act_with_token(token, now=now, via=VIA, action=action)
         except tokens.TokenRefused as refused:
-            return _refused(request, refused.reason, refused.status)
+            return link_refused(request, refused.reason, refused.status)
         except ValidationError:  # closed between the check and the lock
-            return _refused(request, tokens.CLOSED, 410)
+            return link_refused(request, tokens.CLOSED, 410)
         return _private(render(request, "notify/ack_done.html", {
             "incident": ack.incident, "action": action, "changed": changed,
             "incident_url": links.incident_url(ack.incident)}))
     try:
         ack = tokens.check(token, now=now, action=action)
     except tokens.TokenRefused as refused:
-        return _refused(request, refused.reason, refused.status)
+        return link_refused(request, refused.reason, refused.status)
     # Only the reference and the title: the holder was paged for it, and security incidents keep
     # their details for those who sign in.
     return _private(render(request, "notify/ack_confirm.html", {

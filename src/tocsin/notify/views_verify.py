@@ -19,7 +19,7 @@ from tocsin.directory.values import mask
 from tocsin.directory.visibility import can_edit_person
 
 from . import tokens, verification
-from .views_ack import PostLimit, _private
+from .views_ack import PostLimit, _private, link_refused, too_many
 from .views_twilio import signed
 
 link_posts = PostLimit(20)  # per client IP and minute, like the acknowledgement links
@@ -86,30 +86,24 @@ def method_page(request, method_id):
     return _page(request, method, 400, "Choose to send a code or to enter one.")
 
 
-def _refused(request, reason, status):
-    return _private(render(request, "notify/verify_refused.html", {"reason": reason}, status=status))
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 @csrf_protect
 def link(request, token):
     now = timezone.now()
     if request.method == "POST":
-        wait = link_posts.take(request.META.get("REMOTE_ADDR", ""))
-        if wait:
-            response = _refused(request, "Too many attempts from your address; wait a minute and try again.", 429)
-            response["Retry-After"] = str(wait)
-            return response
+        limited = too_many(request, link_posts)
+        if limited:
+            return limited
         try:
             found, _ = verification.link_verification(token)
             method = verification.confirm_link(token, actor=tokens.actor_for(found.method.person), now=now)
         except verification.VerificationRefused as refused:
-            return _refused(request, refused.reason, refused.status)
+            return link_refused(request, refused.reason, refused.status)
         return _private(render(request, "notify/verify_done.html", {"masked": mask(method.kind, method.value)}))
     try:
         found = verification.check_link(token, now=now)
     except verification.VerificationRefused as refused:
-        return _refused(request, refused.reason, refused.status)
+        return link_refused(request, refused.reason, refused.status)
     method = found.method
     return _private(render(request, "notify/verify_confirm.html", {"masked": mask(method.kind, method.value)}))
 
