@@ -1,5 +1,5 @@
 """The notification settings pages with the Django test client: providers (administrators only;
-health shown; JSON settings checked; credentials write-only and kept when left empty; a test send
+health shown; settings checked; credentials write-only and kept when left empty; a test send
 to the local SMTP sink), a person's notification chains (save, reorder, remove, reset; 403 for
 others), and a service's or team's chat channels (team managers only; URLs never shown back)."""
 
@@ -48,8 +48,8 @@ def field_errors(response, field):
 def smtp_form(port, **overrides):
     values = {"name": "Mail relay", "kind": "smtp", "channels": ["email"], "priority": "5", "enabled": "on",
               "rate_per_minute": "0", "max_concurrent": "0",
-              "settings": json.dumps({"host": "127.0.0.1", "port": port, "from_address": "tocsin@example.org",
-                                      "security": "none"}),
+              "smtp_host": "127.0.0.1", "smtp_port": str(port), "smtp_from_address": "tocsin@example.org",
+              "smtp_security": "none", "smtp_verify_certificates": "on",
               "secret_username": "relay", "secret_password": "hunter2-very-secret"}
     values.update(overrides)
     return {k: v for k, v in values.items() if v is not None}
@@ -80,12 +80,14 @@ def test_the_list_shows_health(admin):
     assert re.search(r'data-provider="Relay".*?healthy.*?not checked yet', page, re.S)
 
 
-def test_bad_settings_json_is_refused_under_its_field_and_nothing_saved(admin):
-    response = admin.post(PROVIDERS + "new/", smtp_form(2525, settings='{"host": "x",}'))
+def test_bad_settings_are_refused_under_their_field_and_nothing_saved(admin):
+    response = admin.post(PROVIDERS + "new/", smtp_form(2525, extra_settings='{"helo": "x",}'))
     assert response.status_code == 400
-    assert "line 1, column 14" in field_errors(response, "settings")
-    response = admin.post(PROVIDERS + "new/", smtp_form(2525, settings='["host"]'))
-    assert "JSON object" in field_errors(response, "settings")
+    assert "line 1, column 14" in field_errors(response, "extra_settings")
+    response = admin.post(PROVIDERS + "new/", smtp_form(2525, extra_settings='["host"]'))
+    assert "JSON object" in field_errors(response, "extra_settings")
+    response = admin.post(PROVIDERS + "new/", smtp_form(2525, smtp_host=""))
+    assert "Required for SMTP e-mail providers" in field_errors(response, "smtp_host")
     response = admin.post(PROVIDERS + "new/", smtp_form(2525, channels=["sms"]))
     assert "cannot serve sms" in field_errors(response, "channels")
     response = admin.post(PROVIDERS + "new/", smtp_form(2525, secret_auth_token="tok"))

@@ -61,7 +61,8 @@ def _method_or_404(method_id):
 def _render_person(request, person, *, revealed=None, refused=None, delegation_form=None, status=200):
     who = principal(request)
     editable = can_edit(who, person)
-    may_delegate = editable or person.user_id == request.user.pk
+    own = person.user_id is not None and person.user_id == request.user.pk
+    may_delegate = editable or own
     now = timezone.now()
     context = {
         "person": person,
@@ -72,6 +73,9 @@ def _render_person(request, person, *, revealed=None, refused=None, delegation_f
         ],
         "refused": refused,
         "can_edit": editable,
+        # Verification and notification rules (notify's pages) are for the person and their stewards.
+        "own": own,
+        "may_notify": editable or own,
         "can_view": bool(visibility.can_view_contact(who, person)),
         "holdings": RoleHolding.objects.filter(RoleHolding.current(now), person=person).select_related("role"),
         "delegations": Delegation.objects.filter(delegator=person, ends_at__gt=now).select_related("delegate")

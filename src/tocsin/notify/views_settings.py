@@ -22,7 +22,7 @@ from tocsin.directory.values import mask
 from tocsin.directory.visibility import can_edit_person
 
 from . import chains, services, services_channels, testing
-from .forms_settings import ChannelForm, ProviderForm, TestSendForm, rule_formset
+from .forms_settings import ChannelForm, ProviderForm, TestSendForm, rule_formset, settings_initial
 from .models import CHANNELS, URGENCIES, NotificationRule, Provider, ServiceChannel
 
 PROVIDERS_PERMISSION = "settings:manage"  # administrators only
@@ -87,7 +87,7 @@ def provider_edit(request, provider_id):
         initial = {"name": provider.name, "kind": provider.kind, "channels": provider.channels,
                    "priority": provider.priority, "enabled": provider.enabled,
                    "rate_per_minute": provider.rate_per_minute, "max_concurrent": provider.max_concurrent,
-                   "settings": json.dumps(provider.settings or {}, indent=2, sort_keys=True)}
+                   **settings_initial(provider.kind, provider.settings)}
         form = ProviderForm(initial=initial, stored_secrets=has_secrets)
         return render(request, "notify/settings_provider_edit.html", {"form": form, "provider": provider})
     form = ProviderForm(request.POST, stored_secrets=has_secrets)
