@@ -201,6 +201,37 @@ def test_a_lapsed_send_is_taken_again_and_its_late_answer_is_ignored(clock, prov
     assert json.loads(json.dumps(twilio_stub.messages[0]["To"])) == BOB_SMS
 
 
+def test_a_dead_process_journal_is_kept_until_its_sends_lapse_and_then_recorded_not_resent(
+        clock, providers, pages, trigger, responder, twilio_stub):
+    """The process died after Twilio took the SMS and before the answer was written: the next
+    process records it from the journal when the lease lapses, and sends nothing again."""
+    import socket
+
+    from tocsin.notify import journal, sending
+
+    bob = responder("Bob", sms=BOB_SMS)
+    pages([bob])
+    incident = trigger()
+    original = sending.pool.submit
+    sending.pool.submit = lambda sendings: None  # the process "dies" with the send on the wire
+    try:
+        clock.settle()
+    finally:
+        sending.pool.submit = original
+    sms = attempts_of(incident)[("Bob", "sms")]
+    dead = journal.folder() / f"{socket.gethostname()}-4194300.jsonl"  # a process id no process has
+    dead.parent.mkdir(parents=True, exist_ok=True)
+    dead.write_text(json.dumps({"send": journal.key(sms.pk, str(sms.message_id), sms.claimed_until),
+                                "provider": "twilio", "id": "SM-on-the-wire", "status": "sent"}) + "\n")
+
+    sending.send_due(sms.claimed_until - timedelta(seconds=5))  # its lease still runs: the journal stays
+    assert dead.exists()
+    clock.settle(sms.claimed_until + timedelta(seconds=1))
+    sms.refresh_from_db()
+    assert (sms.status, sms.provider_message_id, sms.tries) == (Attempt.SENT, "SM-on-the-wire", 1)
+    assert twilio_stub.messages == [] and not dead.exists()
+
+
 def test_the_full_loop_an_alert_pages_by_sms_and_email_and_the_reply_1_acknowledges(
         clock, providers, pages, trigger, alice, paging_service, smtp_sink, twilio_stub, settings):
     """Alert in, SMS and e-mail out, the SMS reply "1" (signed as Twilio signs it) acknowledges,

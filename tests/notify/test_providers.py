@@ -96,6 +96,25 @@ def test_email_is_multipart_alternative_with_a_message_id_from_the_key(smtp_sink
     assert again["Message-ID"] == first["Message-ID"] != other["Message-ID"]
 
 
+def test_email_carries_any_text_intact_and_a_reply_address(smtp_sink):
+    body = "Plattenplatz erschöpft auf db1 — 警告\n.\n.a line that starts with a dot\n" + "long line " * 30
+    config = smtp_config(smtp_sink, from_address="Tocsin Störungsdienst <alerts@example.org>")
+    outcome = send(config, mail(subject="[Tocsin] #42 Plattenplatz erschöpft " + "x" * 90, text=body,
+                                html="<p>Plattenplatz <b>erschöpft</b></p>",
+                                data={"reply_to": "ack+tok3n@replies.example.org"}))
+    assert outcome.status == DELIVERED, outcome.error
+    [received] = smtp_sink.wait_for(1)
+    assert received["Subject"] == "[Tocsin] #42 Plattenplatz erschöpft " + "x" * 90
+    assert received["From"].addresses[0].display_name == "Tocsin Störungsdienst"
+    assert received["Reply-To"] == "ack+tok3n@replies.example.org"
+    assert received.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n") == body
+    assert received.get_body(("html",)).get_content().strip() == "<p>Plattenplatz <b>erschöpft</b></p>"
+    assert smtp_sink.envelopes[0].mail_from == "alerts@example.org"
+    assert outcome.provider_message_id == f"<{KEY}@example.org>" == received["Message-ID"]
+    assert all(len(line) <= 78 for line in received.as_bytes().split(b"\n"))
+    assert not received.defects and not any(part.defects for part in received.walk())
+
+
 def test_email_reuses_its_connection_and_replaces_one_the_server_closed(smtp_sink):
     peers = []
     take = smtp_sink.handle_DATA

@@ -91,18 +91,25 @@ def _dead_files():
     return found
 
 
-def read():
-    """({send key: entry}, dead files): what this process, and processes of this host that died,
-    had a provider accept without its answer being recorded yet."""
+def stale_files():
+    """Journal files of this host that no live process writes to: those of processes that died,
+    and this process's own file if it has not written yet (a previous process with the same id
+    left it: a restarted container often does)."""
     files = _dead_files()
-    entries = {}
     with _lock:
-        # (Before this process has sent anything, its own file, if there is one, is a previous
-        # process's that had the same id: a restarted container often does.)
-        own = _file.get("path") or _own_path()
+        own = _own_path()
         if "fd" not in _file and own.exists():
             files.append(own)
-    for path in [*files, own]:
+    return files
+
+
+def read(files):
+    """{send key: (entry, file)} of `files` and of this process's own journal: the sends a
+    provider accepted whose answer may not have been recorded."""
+    entries = {}
+    with _lock:
+        own = _file.get("path")
+    for path in [*files, *([own] if own and own not in files else [])]:
         try:
             text = path.read_text()
         except OSError:
@@ -113,8 +120,8 @@ def read():
             except ValueError:
                 continue  # a line cut short by the crash: that send is not known to have gone out
             if isinstance(entry, dict) and "send" in entry:
-                entries[entry["send"]] = entry
-    return entries, files
+                entries[entry["send"]] = (entry, path)
+    return entries
 
 
 def remove(files):

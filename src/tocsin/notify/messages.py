@@ -16,9 +16,10 @@ def _may_see(person, incident):
     return user is not None and Incident.objects.filter(pk=incident.pk).filter(visible_to(user)).exists()
 
 
-def build(carrier, carried, now, token_rows):
+def build(carrier, carried, now, token_rows, templates=None):
     """The message, and what was rendered; the ack and resolve tokens' rows are added to
-    `token_rows` for the caller to store (with the claim, before anything is sent)."""
+    `token_rows` for the caller to store (with the claim, before anything is sent). `templates`:
+    the administrators' templates, read once by a caller that builds many messages."""
     incident, person = carrier.incident, carrier.person
     ack, ack_row = tokens.make(person, incident, AckToken.ACKNOWLEDGE, now=now)
     resolve, resolve_row = tokens.make(person, incident, AckToken.RESOLVE, now=now)
@@ -32,7 +33,7 @@ def build(carrier, carried, now, token_rows):
     bundle = [(i, links.incident_url(i)) for i in ([incident, *others] if others else [])]
     context = rendering.incident_context(incident, person, links=urls, bundle=bundle,
                                          audience_may_see=_may_see(person, incident))
-    rendered = rendering.render(carrier.channel, incident.urgency, context)
+    rendered = rendering.render(carrier.channel, incident.urgency, context, templates)
     data = {"incident_id": incident.pk, "number": incident.number, "reference": incident.reference,
             "title": incident.title, "urgency": incident.urgency, "status": incident.status,
             "reply_to": tokens.reply_address(ack), **urls,

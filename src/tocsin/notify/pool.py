@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 
 import httpx
-from django.db import OperationalError, close_old_connections, connection
+from django.db import OperationalError, connection
 
 from . import journal
 from .providers.base import FAILED, TIMEOUT, Outcome
@@ -22,6 +22,7 @@ from .throttle import Gates
 log = logging.getLogger("tocsin.notify")
 SEND_TIMEOUT = 20  # seconds for one send through one provider, retries of the HTTP client included
 RECORD_AT_ONCE = 500
+RECORD_LINGER = 0.02  # seconds the recorder waits for more answers while sends are still out
 MAX_IN_FLIGHT = 256
 
 
@@ -143,12 +144,16 @@ class Pool:
     def _run_recorder(self):
         while True:
             batch = [self._answers.get()]
+            # More answers are due while sends are out: a moment's wait makes one transaction of many.
+            until = time.monotonic() + (RECORD_LINGER if self._busy > 1 else 0)
             while len(batch) < RECORD_AT_ONCE:
                 try:
-                    batch.append(self._answers.get_nowait())
+                    batch.append(self._answers.get(timeout=max(0.0, until - time.monotonic())))
                 except stdlib_queue.Empty:
                     break
             recorded = self._record([answer for answer in batch if not answer.lapsed])
+            if self._busy <= len(batch):
+                connection.close()  # idle: kept only through a burst
             with self._idle:
                 self._busy -= len(batch)
                 self._in_flight.difference_update(answer.sending.attempt_id for answer in batch)
@@ -162,7 +167,8 @@ class Pool:
         that takes the attempts again after their lease records them instead of sending again."""
         for pause in (0.01, 0.05, 0.2, 0.5, 1, 2, 5):
             try:
-                close_old_connections()
+                # The recorder keeps its connection through a burst (opening one per batch cost
+                # as much as the batch); one that broke is closed below and opened afresh.
                 self.record(batch)
                 return True
             except OperationalError:

@@ -628,14 +628,25 @@ def _with_fallback(channel, custom, budget, context):
     return replace(rendered, problem=problem) if problem else rendered
 
 
-def render(channel, urgency, context):
+class Templates:
+    """The administrators' templates, read once for many messages (a sending run renders hundreds)."""
+
+    def __init__(self):
+        try:
+            self.rows, self.problem = {(t.channel, t.urgency): t for t in MessageTemplate.objects.all()}, ""
+        except Exception:  # noqa: BLE001  (a message still goes out with the built-in template)
+            self.rows, self.problem = {}, "the custom template could not be read"
+
+    def get(self, channel, urgency):
+        return self.rows.get((channel, urgency))
+
+
+def render(channel, urgency, context, templates=None):
     """The message for `channel` and `urgency`: the administrator's template if there is one and it
     works, else the built-in one (with `problem` saying why). Never raises."""
-    custom, budget, problem = None, DEFAULT_SMS_SEGMENTS, ""
-    try:
-        template = MessageTemplate.objects.filter(channel=channel, urgency=urgency).first()
-    except Exception:  # noqa: BLE001  (a message still goes out with the built-in template)
-        template, problem = None, "the custom template could not be read"
+    templates = templates or Templates()
+    custom, budget, problem = None, DEFAULT_SMS_SEGMENTS, templates.problem
+    template = templates.get(channel, urgency)
     if template is not None:
         custom, budget = (template.subject, template.body), template.sms_segments or DEFAULT_SMS_SEGMENTS
     if channel not in CHANNEL_NAMES:  # a caller's slip: plain text still says what happened

@@ -9,8 +9,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from tocsin.core.bulk import update_each
+from tocsin.incidents.models import Incident
 
-from . import bundling, journal, messages, outcomes
+from . import bundling, journal, messages, outcomes, rendering
 from .dispatch import obsolete
 from .models import AckToken, Attempt
 from .pool import Sending, pool
@@ -24,54 +25,69 @@ ANSWER_FIELDS = ["status", "due_at", "claimed_until", "provider", "failover_from
 
 
 def _lapsed(now):
-    """Sends whose lease ran out: their process died, or is still at it (those are left alone)."""
-    return Attempt.objects.filter(status=Attempt.SENDING, claimed_until__lt=now).exclude(pk__in=pool.in_flight())
+    """Ids of sends whose lease ran out: their process died, or is still at it (this process's
+    own are left alone)."""
+    ids = set(Attempt.objects.filter(status=Attempt.SENDING, claimed_until__lt=now).values_list("pk", flat=True))
+    return ids - pool.in_flight() if ids else ids
 
 
-def _due(now, size):
-    rows = (Attempt.objects.filter(Q(status=Attempt.SCHEDULED, due_at__lte=now) | Q(pk__in=_lapsed(now).values("pk")))
-            # What rendering reads of each incident, in this one query (and one for related services).
-            .select_related("request", "incident__service__owner_team", "incident__priority", "person__user",
-                            "method")
-            .prefetch_related("incident__related_services")
-            .order_by("due_at", "pk"))
+def _share_incidents(attempts, incidents=Incident.objects):
+    """Each attempt's incident, read once per incident: a fan-out's thousands of attempts share
+    one, which select_related would build again for every row."""
+    found = incidents.in_bulk({attempt.incident_id for attempt in attempts})
+    for attempt in attempts:
+        attempt.incident = found[attempt.incident_id]
+    return attempts
+
+
+def _due(now, size, lapsed):
+    due = Q(status=Attempt.SCHEDULED, due_at__lte=now)
+    rows = (Attempt.objects.filter(due | Q(pk__in=lapsed) if lapsed else due)
+            .select_related("request", "person__user", "method").order_by("due_at", "pk"))
     if connection.vendor == "postgresql":
         rows = rows.select_for_update(skip_locked=True, of=("self",))
-    return list(rows[:size])
+    # What rendering reads of each incident, in one query (and one for related services).
+    return _share_incidents(list(rows[:size]), Incident.objects.select_related("service__owner_team", "priority")
+                            .prefetch_related("related_services"))
 
 
 def recover(now):
-    """Sends whose lease lapsed: those the journal says a provider took are recorded as sent;
-    the rest are taken again by the claim that follows."""
-    entries, files = journal.read()
-    if not entries:
-        journal.remove(files)
-        return 0
-    recovered = 0
+    """Sends whose lease lapsed: those a journal says a provider took are recorded as sent (the
+    rest are taken again by the claim that follows); returns the lapsed ids not recovered.
+    A stale journal goes once none of its sends can lapse any more."""
+    lapsed, stale = _lapsed(now), journal.stale_files()
+    if not lapsed and not stale:
+        return lapsed
+    entries = journal.read(stale)
     with transaction.atomic():
-        lapsed = _lapsed(now).filter(carrier__isnull=True).select_related("incident", "person")
+        rows = Attempt.objects.filter(pk__in=lapsed, status=Attempt.SENDING, carrier__isnull=True)
         if connection.vendor == "postgresql":
-            lapsed = lapsed.select_for_update(skip_locked=True, of=("self",))
+            rows = rows.select_for_update(skip_locked=True, of=("self",))
         rec = outcomes.Recorder(now)
-        for attempt in lapsed:
-            entry = entries.get(journal.key(attempt.pk, str(attempt.message_id), attempt.claimed_until))
+        for attempt in rows.select_related("incident", "person") if lapsed and entries else ():
+            entry, _ = entries.get(journal.key(attempt.pk, str(attempt.message_id), attempt.claimed_until), (None, None))
             if entry is None:
                 continue
             outcome = Outcome(entry["status"], entry.get("id") or "")
             outcomes.record_send(attempt, outcome, provider=entry.get("provider", ""), failover_from="",
                                  latency_ms=None, rec=rec, carries=True)
             attempt.save()
-            recovered += 1
+            lapsed.discard(attempt.pk)
         rec.flush()
-        transaction.on_commit(lambda: journal.remove(files))
-    return recovered
+        if stale:
+            ids = {int(key.partition(":")[0]) for key, (_, path) in entries.items() if path in stale}
+            waiting = {journal.key(pk, str(message_id), lease) for pk, message_id, lease in Attempt.objects.filter(
+                pk__in=ids, status=Attempt.SENDING).values_list("pk", "message_id", "claimed_until")}
+            keep = {path for key, (_, path) in entries.items() if key in waiting}
+            transaction.on_commit(lambda: journal.remove([path for path in stale if path not in keep]))
+    return lapsed
 
 
 def send_due(now, size=BATCH):
     """Claim up to `size` due attempts and start sending them; returns how many were looked at."""
-    recover(now)
+    lapsed = recover(now)
     with transaction.atomic():
-        due = _due(now, size)
+        due = _due(now, size, lapsed)
         if not due:
             return 0
         rec = outcomes.Recorder(now)
@@ -88,7 +104,7 @@ def send_due(now, size=BATCH):
                 ready.append(attempt)
         # A send not answered within the lease is taken again (the process died mid-send).
         lease = now + timedelta(seconds=settings.TOCSIN_SEND_LEASE_SECONDS)
-        catalogue, recent = Catalogue(), bundling.Recent(ready, now)
+        catalogue, recent, templates = Catalogue(), bundling.Recent(ready, now), rendering.Templates()
         sendings, claimed, token_rows = [], [], []
         for carrier, carried in bundling.groups(ready):
             hold = recent.hold_until(carrier, carried)
@@ -97,7 +113,7 @@ def send_due(now, size=BATCH):
                     status=Attempt.SCHEDULED, due_at=hold, claimed_until=None, carrier=None)
                 rec.wakeups.add(hold)
                 continue
-            message, rendered = messages.build(carrier, carried, now, token_rows)
+            message, rendered = messages.build(carrier, carried, now, token_rows, templates)
             carrier.status, carrier.claimed_until, carrier.tries = Attempt.SENDING, lease, carrier.tries + 1
             carrier.subject, carrier.body = rendered.subject[:300], rendered.text
             claimed.append(carrier)
@@ -121,10 +137,10 @@ def record(answers, now):
     attempt was taken again, or cancelled)."""
     with transaction.atomic():
         ids = [a.sending.attempt_id for a in answers]
-        rows = Attempt.objects.filter(pk__in=ids, status=Attempt.SENDING).select_related("incident", "person")
+        rows = Attempt.objects.filter(pk__in=ids, status=Attempt.SENDING).select_related("person")
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(of=("self",))
-        attempts = {a.pk: a for a in rows}
+        attempts = {a.pk: a for a in _share_incidents(list(rows))}
         rec, answered = outcomes.Recorder(now), []
         for answer in answers:
             attempt = attempts.get(answer.sending.attempt_id)

@@ -58,7 +58,7 @@ def make(person, incident, action, *, now, ttl=DEFAULT_TTL):
     if ttl <= timedelta(0):
         raise ValidationError({"ttl": "A token must live for some time."})
     token = base64.b32encode(secrets.token_bytes(TOKEN_BYTES)).decode("ascii").rstrip("=").lower()
-    return token, AckToken(digest=digest(token), person=person, incident=incident, action=action,
+    return token, AckToken(digest=digest(token), person_id=person.pk, incident_id=incident.pk, action=action,
                            expires_at=now + ttl, created_at=now)
 
 

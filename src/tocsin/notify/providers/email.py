@@ -8,13 +8,13 @@ import asyncio
 import re
 import time
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import make_msgid, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 import httpx
 
+from . import mime
 from .base import DELIVERED, FAILED, Config, Message, Outcome, Provider, register
 from .safety import without_contacts
 
@@ -126,21 +126,15 @@ class Smtp(Provider):
             cert_bundle=settings.get("ca_file") or None,
         )
 
-    def compose(self, message: Message) -> EmailMessage:
-        sender = self.config.settings["from_address"]
-        mail = EmailMessage()
-        mail["From"] = sender
-        mail["To"] = message.to
-        # A header cannot hold a line break; a rendered subject may.
-        mail["Subject"] = " ".join(message.subject.split())
-        mail["Date"] = formatdate(localtime=False, usegmt=True)
-        mail["Message-ID"] = message_id(message.key, sender)
+    def compose(self, message: Message) -> bytes:
+        """The message as it goes over the wire (see mime)."""
         # Tells vacation responders not to answer, and our own listener to ignore a loop.
-        mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(message.text)
-        if message.html:
-            mail.add_alternative(message.html, subtype="html")
-        return mail
+        extra = [("Auto-Submitted", "auto-generated")]
+        if message.data.get("reply_to"):  # a reply to it acknowledges (mail_replies)
+            extra.append(("Reply-To", message.data["reply_to"]))
+        sender = self.config.settings["from_address"]
+        return mime.page(sender=sender, to=message.to, subject=message.subject, text=message.text,
+                         html=message.html, message_id=message_id(message.key, parseaddr(sender)[1]), extra=extra)
 
     async def send(self, message: Message, client: httpx.AsyncClient) -> Outcome:
         problem = self._problem()
@@ -153,29 +147,31 @@ class Smtp(Provider):
         except (ValueError, IndexError) as exc:
             return Outcome(FAILED, error=f"the message cannot be built: {exc}")
         relay = (asyncio.get_running_loop(), self._relay())
+        envelope = (parseaddr(self.config.settings["from_address"])[1], [message.to], mail)
         async with _slots.setdefault(relay, asyncio.Semaphore(MAX_CONNECTIONS)):
-            return await self._send_on(relay, mail)
+            failed = await self._send_on(relay, envelope)
+        return failed or Outcome(DELIVERED, provider_message_id=message_id(message.key, envelope[0]))
 
-    async def _send_on(self, relay, mail):
+    async def _send_on(self, relay, envelope):
+        """None once the relay has taken the message, else the failure's Outcome."""
         smtp = _take(relay)
         try:
             if smtp is not None:
                 try:
-                    await smtp.send_message(mail)
+                    await smtp.sendmail(*envelope)
                 except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
                     _close(smtp)  # kept too long on the server's side: once more, on a new connection
                     smtp = None
             if smtp is None:
                 smtp = self._client()
                 await smtp.connect()  # EHLO, STARTTLS and login as configured
-                await smtp.send_message(mail)
+                await smtp.sendmail(*envelope)
         except Exception as exc:  # mapped by type; anything unknown is re-raised by _failure
             if smtp is not None:
                 _close(smtp)
             return _failure(exc)
-        _put_back(relay, smtp)
-        # send_message raises unless the server answered 250 to the data.
-        return Outcome(DELIVERED, provider_message_id=mail["Message-ID"])
+        _put_back(relay, smtp)  # sendmail raises unless the server answered 250 to the data
+        return None
 
     def _relay(self):
         settings, secrets = self.config.settings, self.config.secrets
