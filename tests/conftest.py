@@ -73,6 +73,16 @@ def _audit_triggers_survive_flush():
     DatabaseOperations.sql_flush = original
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sends_in_this_process():
+    """Tests send from a thread of their own process, where a test can inject a provider's
+    failure; the servers and workers some tests start send from a sending process, as in
+    production (notify.send_process, which tests/notify/test_send_process.py covers)."""
+    from django.conf import settings
+
+    settings.TOCSIN_SEND_PROCESS = False
+
+
 @pytest.fixture(autouse=True)
 def _isolated_anchor_file(settings, tmp_path):
     settings.TOCSIN_AUDIT_ANCHOR_FILE = str(tmp_path / "audit.anchors")

@@ -61,6 +61,8 @@ TOCSIN_WATCHDOG_URL = env("WATCHDOG_URL")
 # How long a send under way stays claimed before another run takes it again (the process died
 # mid-send). Shorter means faster recovery; shorter than a slow provider's answer sends twice.
 TOCSIN_SEND_LEASE_SECONDS = int(env("SEND_LEASE_SECONDS", "90"))
+# Sends run in a process of their own beside the engine's (0: in a thread of the engine's process).
+TOCSIN_SEND_PROCESS = env_bool("SEND_PROCESS", True)
 # Where sends accepted by a provider are noted before the database hears of them (notify.journal).
 TOCSIN_SEND_JOURNAL_DIR = env("SEND_JOURNAL_DIR", "")
 # Later pages to one person on one channel within this many seconds go out as one message.

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
-from . import queue, runner
+from . import queue, runner, signals
 from .doorbell import Doorbell
 from .listener import Listener
 from .locks import SqliteEngineLock
@@ -78,6 +78,7 @@ class Engine:
         if lock:
             lock.acquire()
         on_start()
+        signals.engine_starting.send(sender=Engine, name=self.name)
         self._stop = stop
         helpers = threading.Event()
         queue.add_waker(self.wake)

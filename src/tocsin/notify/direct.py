@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from .pool import SEND_TIMEOUT
+from .send_loop import SEND_TIMEOUT
 from .providers.base import DELIVERED, SENT, TIMEOUT
 from .providers.safety import without_contacts
 

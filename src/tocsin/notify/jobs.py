@@ -35,8 +35,7 @@ def dispatch_requests(payload, context):
 # the pool after the job is done.
 @handler(wakeups.SEND_JOB, coalescing=True, transactional=False, max_attempts=20)
 def send_due(payload, context):
-    if sending.send_due(context.now) == sending.BATCH:
-        wakeups.at([context.now])
+    sending.send_due(context.now)
 
 
 @handler(HEALTH_JOB)

@@ -14,6 +14,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -39,11 +40,29 @@ def _own_path():
     return folder() / f"{socket.gethostname()}-{os.getpid()}.jsonl"
 
 
+def claim():
+    """This process's journal, opened for appending (its path). A file already there was left by
+    an earlier process that had the same id (a restarted container often does): it is set aside
+    for recovery, as a dead process's would be."""
+    with _lock:
+        if "fd" not in _file:
+            path = _own_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                path.rename(path.with_name(f"{path.stem}.{time.time_ns()}.earlier"))
+            _file.update(path=path, fd=os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+        return _file["path"]
+
+
+def write_into(path):
+    """The sending process notes its sends in the journal of the process it sends for."""
+    with _lock:
+        _file.update(path=Path(path), fd=os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+
+
 def _descriptor():
-    path = _own_path()
-    if _file.get("path") != path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _file.update(path=path, fd=os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+    if "fd" not in _file:
+        claim()
     return _file["fd"]
 
 
@@ -55,12 +74,14 @@ def key(attempt_id, message_key, lease):
 def accepted(send_key, provider, provider_message_id, status):
     """Called from the sending loop as soon as a provider has taken a message."""
     line = json.dumps({"send": send_key, "provider": provider, "id": provider_message_id, "status": status}) + "\n"
+    fd = _descriptor()
     with _lock:
-        os.write(_descriptor(), line.encode())
+        os.write(fd, line.encode())
 
 
 def clear():
-    """Everything written here has been recorded in the database: start the file afresh."""
+    """Everything written here has been recorded in the database: start the file afresh (a
+    sending process appending to it goes on at its new end)."""
     with _lock:
         if "fd" in _file:
             os.ftruncate(_file["fd"], 0)
@@ -76,11 +97,14 @@ def _alive(pid):
     return True
 
 
-def _dead_files():
-    """This host's journal files whose process has died."""
+def stale_files():
+    """This host's journal files that no live process writes to: those of processes that died,
+    and those set aside by `claim`."""
+    claim()
     found = []
     host = socket.gethostname()
     try:
+        found = list(folder().glob(f"{host}-*.earlier"))
         paths = list(folder().glob(f"{host}-*.jsonl"))
     except OSError:
         return found
@@ -89,18 +113,6 @@ def _dead_files():
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             found.append(path)
     return found
-
-
-def stale_files():
-    """Journal files of this host that no live process writes to: those of processes that died,
-    and this process's own file if it has not written yet (a previous process with the same id
-    left it: a restarted container often does)."""
-    files = _dead_files()
-    with _lock:
-        own = _own_path()
-        if "fd" not in _file and own.exists():
-            files.append(own)
-    return files
 
 
 def read(files):

@@ -1,67 +1,31 @@
-"""The sending pool: one background thread per process runs an asyncio loop in which every send is
-its own task, so a provider that hangs holds up only its own messages. Answers are written back by
-a recorder thread, many per transaction, and the engine's sending job never waits for the network.
+"""The sending pool: the engine's sending runs hand it messages and never wait for the network.
+The sends run in an asyncio loop (send_loop.py), by default in a sending process of their own
+(send_process.py, TOCSIN_SEND_PROCESS) so that they use another core than the engine; answers are
+written back by a recorder thread here, many per transaction.
 
 If the process dies with sends in flight, their attempts stay `sending` until their lease ends;
 the next sending run takes them again (at-least-once, DESIGN: delivery guarantee)."""
 
-import asyncio
 import logging
 import queue as stdlib_queue
 import threading
 import time
-from datetime import timedelta
 
-import httpx
+from django.conf import settings
 from django.db import OperationalError, connection
 
 from . import journal
-from .providers.base import FAILED, TIMEOUT, Outcome
-from .throttle import Gates
+from .send_loop import SendLoop
 
 log = logging.getLogger("tocsin.notify")
-SEND_TIMEOUT = 20  # seconds for one send through one provider, retries of the HTTP client included
 RECORD_AT_ONCE = 500
 RECORD_LINGER = 0.02  # seconds the recorder waits for more answers while sends are still out
-MAX_IN_FLIGHT = 256
-
-
-class Sending:
-    """One message on its way: the attempt's id and the lease it was claimed with, the message,
-    and the providers to try in order."""
-
-    def __init__(self, attempt_id, lease, message, candidates, limits, claimed_at, carries=False):
-        self.carries = carries  # whether the message carries other attempts too (a bundle)
-        self.attempt_id, self.lease, self.message = attempt_id, lease, message
-        self.candidates, self.limits = candidates, limits
-        self.claimed_at, self.started = claimed_at, time.monotonic()
-
-    def now(self):
-        """The claim's instant plus the time since: the engine's clock, carried on."""
-        return self.claimed_at + timedelta(seconds=time.monotonic() - self.started)
-
-    @property
-    def timeout(self):
-        """One provider's time to answer: at most half the lease, so a send started in time ends in it."""
-        return min(SEND_TIMEOUT, (self.lease - self.claimed_at).total_seconds() / 2)
-
-    def may_start(self):
-        """Whether a send begun now still ends within the lease (it may have waited for a rate
-        limit); past that point the attempt is left to the run that takes it again."""
-        return self.now() + timedelta(seconds=self.timeout) < self.lease
-
-
-class Answer:
-    def __init__(self, sending, outcome, provider, failover_from, latency_ms, lapsed=False):
-        self.sending, self.outcome, self.provider = sending, outcome, provider
-        self.failover_from, self.latency_ms = failover_from, latency_ms
-        self.lapsed = lapsed  # not sent: its lease ran out first (not recorded; taken again)
 
 
 class Pool:
     def __init__(self):
         self._lock = threading.Lock()
-        self._loop = None
+        self._sender = None
         self._answers = stdlib_queue.SimpleQueue()
         self._busy = 0
         self._in_flight = set()  # attempt ids submitted and not yet recorded
@@ -69,76 +33,40 @@ class Pool:
         self._idle = threading.Condition()
         self.record = None  # set by the jobs module: record(list of Answer)
 
-    # -- the loop thread ------------------------------------------------------------------
-    def _start(self):
+    def start(self):
+        """The sender and the recorder, if they are not running yet (the engine starts them as it
+        starts, so that the first page does not wait for a process to start)."""
         with self._lock:
-            if self._loop is not None:
-                return
-            ready = threading.Event()
-            threading.Thread(target=self._run_loop, args=(ready,), name="notify-sending", daemon=True).start()
-            threading.Thread(target=self._run_recorder, name="notify-recorder", daemon=True).start()
-            ready.wait()
+            if self._sender is not None:
+                return self._sender
+            if settings.TOCSIN_SEND_PROCESS:
+                from .send_process import SendProcess
 
-    def _run_loop(self, ready):
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
-        self._gates = Gates()
-        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
-        ready.set()
-        loop.run_forever()
+                sender = SendProcess(self._answers.put, self._lost)
+            else:
+                sender = SendLoop(self._answers.put)
+            sender.start()
+            threading.Thread(target=self._run_recorder, name="notify-recorder", daemon=True).start()
+            self._sender = sender
+            return sender
 
     def submit(self, sendings):
         if not sendings:
             return
-        self._start()
+        sender = self.start()
         with self._idle:
             self._busy += len(sendings)
             self._in_flight.update(s.attempt_id for s in sendings)
-        for sending in sendings:
-            asyncio.run_coroutine_threadsafe(self._send(sending), self._loop)
+        sender.submit(sendings)
 
-    async def _send(self, sending):
-        try:
-            async with self._slots:
-                answer = await self._try_providers(sending)
-            if answer.outcome.status != FAILED:  # noted at once: see journal
-                journal.accepted(journal.key(sending.attempt_id, sending.message.key, sending.lease),
-                                 answer.provider, answer.outcome.provider_message_id, answer.outcome.status)
-        except Exception as exc:  # a provider's bug must not lose the attempt
-            log.exception("sending failed unexpectedly")
-            answer = Answer(sending, Outcome(FAILED, error=f"internal error: {type(exc).__name__}", transient=True),
-                            "", "", None)
-        self._answers.put(answer)
-
-    async def _try_providers(self, sending):
-        """Each candidate in turn until one takes the message (failover); the last answer counts."""
-        if not sending.candidates:
-            return Answer(sending, Outcome(FAILED, error=f"no provider is configured for {sending.message.channel}"),
-                          "", "", None)
-        failed_first, answer = "", None
-        for provider in sending.candidates:
-            per_minute, concurrent = sending.limits.get(provider.config.name, (0, 0))
-            started = time.monotonic()
-            try:
-                async with self._gates.of(provider.config.name, per_minute, concurrent):
-                    if not sending.may_start():
-                        return Answer(sending, Outcome(FAILED, error="lease lapsed"), "", "", None, lapsed=True)
-                    started = time.monotonic()
-                    outcome = await asyncio.wait_for(provider.send(sending.message, self._client), sending.timeout)
-            except TimeoutError:
-                outcome = Outcome(FAILED, error=f"no answer within {sending.timeout:g} s", transient=True)
-            except httpx.HTTPError as exc:
-                outcome = Outcome(FAILED, error=f"{type(exc).__name__}: {exc}"[:300], transient=True)
-            latency = int((time.monotonic() - started) * 1000)
-            answer = Answer(sending, outcome, provider.config.name, failed_first, latency)
-            if outcome.status != FAILED:
-                return answer
-            failed_first = failed_first or provider.config.name
-        if answer.provider == failed_first:
-            answer.failover_from = ""
-        return answer
+    def _lost(self, sendings):
+        """The sending process died with these unanswered: their leases lapse and the run after
+        takes them again (the journal says which of them a provider had taken already)."""
+        with self._idle:
+            self._busy -= len(sendings)
+            self._in_flight.difference_update(s.attempt_id for s in sendings)
+            self._unrecorded = self._unrecorded or bool(sendings)
+            self._idle.notify_all()
 
     # -- the recorder thread --------------------------------------------------------------
     def _run_recorder(self):

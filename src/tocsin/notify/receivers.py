@@ -3,6 +3,7 @@ requests still pending are escalation's to cancel; the attempts already planned 
 
 import logging
 
+from tocsin.engine import signals as engine_signals
 from tocsin.escalation import signals as escalation_signals
 from tocsin.incidents import signals as incident_signals
 
@@ -10,6 +11,7 @@ from . import dispatch
 from .dispatch import UNTIL_ACKNOWLEDGED
 from .jobs import request_dispatch
 from .models import Attempt
+from .pool import pool
 
 log = logging.getLogger("tocsin.notify")
 
@@ -41,7 +43,12 @@ def _resolved(sender, incident, at, **kwargs):
     _waiting(incident).update(status=Attempt.CANCELLED, finished_at=at)
 
 
+def _engine_starting(sender, **kwargs):
+    pool.start()
+
+
 def connect():
+    engine_signals.engine_starting.connect(_engine_starting, dispatch_uid="notify.engine_starting")
     escalation_signals.notifications_requested.connect(_requested, dispatch_uid="notify.requested")
     incident_signals.acknowledged.connect(_acknowledged, dispatch_uid="notify.acknowledged")
     incident_signals.resolved.connect(_resolved, dispatch_uid="notify.resolved")

@@ -14,7 +14,8 @@ from tocsin.incidents.models import Incident
 from . import bundling, journal, messages, outcomes, rendering
 from .dispatch import obsolete
 from .models import AckToken, Attempt
-from .pool import Sending, pool
+from .pool import pool
+from .send_loop import Sending
 from .provider_choice import Catalogue
 from .providers.base import Outcome
 
@@ -127,6 +128,8 @@ def send_due(now, size=BATCH):
         update_each(Attempt, claimed, CLAIM_FIELDS)
         if sendings:
             rec.wakeups.add(lease + timedelta(seconds=1))  # to take them again if this process dies
+        if len(due) == size:
+            rec.wakeups.add(now)  # more may be due: another run at once, after the jobs due meanwhile
         rec.flush()
         transaction.on_commit(lambda: pool.submit(sendings))
     return len(due)
