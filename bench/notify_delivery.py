@@ -100,10 +100,10 @@ print(json.dumps({{"requests": len(people)}}))
 """
 
 SCHEDULE_DISPATCH = """
-import json
+import json, time
 from tocsin.engine import queue
 queue.schedule("notify.dispatch", key="notify.dispatch")
-print(json.dumps({}))
+print(json.dumps({"at": time.time()}))
 """
 
 
@@ -114,11 +114,13 @@ class Arrivals:
         self.lock = threading.Lock()
         self.first = {}  # bench token -> (arrival time, channel)
         self.count = 0
+        self.times = []  # every arrival's time
 
     def note(self, channel, text):
         now = time.time()
         with self.lock:
             self.count += 1
+            self.times.append(now)
             match = TOKEN.search(text or "")
             if match and match.group(1) not in self.first:
                 self.first[match.group(1)] = (now, channel)
@@ -230,18 +232,22 @@ def bench_fanout(args, database, workdir):
             deadline = time.monotonic() + 60
             while "is running" not in log_path.read_text() and time.monotonic() < deadline:
                 time.sleep(0.05)
-            began = time.monotonic()
-            django(env, SCHEDULE_DISPATCH)
+            # From the instant the dispatch job is in the queue (the script that puts it there
+            # takes a second or so to start, which is not Tocsin's to count).
+            began = django(env, SCHEDULE_DISPATCH)["at"]
             deadline = began + 120
-            while arrivals.count < args.fanout and time.monotonic() < deadline:
+            while arrivals.count < args.fanout and time.time() < deadline:
                 time.sleep(0.05)
-            took = time.monotonic() - began
+            took = (arrivals.times[-1] if arrivals.count >= args.fanout else time.time()) - began
         finally:
             stop(proc)
     rate = arrivals.count / took if took else 0
     verdict = "met" if arrivals.count >= args.fanout and took < FANOUT_TARGET_SECONDS else "NOT met"
     print(f"  {database}: {arrivals.count:,} of {args.fanout:,} messages at the SMTP sink in {took:.1f} s"
           f" ({rate:,.0f} messages/s); target < {FANOUT_TARGET_SECONDS} s: {verdict}")
+    marks = [n for n in (1, 1000, 5000) if n <= len(arrivals.times)]
+    if marks:
+        print("    arrivals: " + ", ".join(f"{n:,}th after {arrivals.times[n - 1] - began:.1f} s" for n in marks))
 
 
 def subprocess_run(command, env):

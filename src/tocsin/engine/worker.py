@@ -77,8 +77,8 @@ class Engine:
         lock = SqliteEngineLock() if connection.vendor == "sqlite" else None
         if lock:
             lock.acquire()
-        on_start()
         signals.engine_starting.send(sender=Engine, name=self.name)
+        on_start()
         self._stop = stop
         helpers = threading.Event()
         queue.add_waker(self.wake)

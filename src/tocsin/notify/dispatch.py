@@ -4,6 +4,7 @@ only (exactly once: one attempt per request and step); sending is sending.py's."
 
 from django.db import connection, transaction
 
+from tocsin.core.bulk import insert_each
 from tocsin.directory.values import mask
 from tocsin.escalation.models import NotificationRequest
 from tocsin.incidents.models import Incident, TimelineEntry
@@ -29,7 +30,12 @@ def _pending(size):
     rows = NotificationRequest.objects.filter(state=NotificationRequest.PENDING).order_by("created_at", "pk")
     if connection.vendor == "postgresql":
         rows = rows.select_for_update(skip_locked=True, of=("self",))
-    return list(rows.select_related("incident", "incident__service", "person")[:size])
+    rows = list(rows.select_related("person")[:size])
+    # One incident read once for all its requests (a mass page has thousands).
+    incidents = Incident.objects.select_related("service").in_bulk({row.incident_id for row in rows})
+    for row in rows:
+        row.incident = incidents[row.incident_id]
+    return rows
 
 
 def dispatch(now, size=BATCH):
@@ -67,7 +73,7 @@ def dispatch(now, size=BATCH):
                     request=request, incident_id=incident.pk, person_id=request.person_id, step=step.position,
                     method=step.method, channel=step.channel, destination=mask(step.method.kind, step.method.value),
                     due_at=max(start + step.delay, now), created_at=now))
-        Attempt.objects.bulk_create(attempts, ignore_conflicts=True)
+        insert_each(Attempt, attempts, ignore_conflicts=True)
         NotificationRequest.objects.filter(pk__in=handled).update(state=NotificationRequest.HANDLED)
         NotificationRequest.objects.filter(pk__in=cancelled).update(state=NotificationRequest.CANCELLED)
         record_entries(entries)

@@ -7,7 +7,7 @@ from tocsin.engine import signals as engine_signals
 from tocsin.escalation import signals as escalation_signals
 from tocsin.incidents import signals as incident_signals
 
-from . import dispatch
+from . import dispatch, links
 from .dispatch import UNTIL_ACKNOWLEDGED
 from .jobs import request_dispatch
 from .models import Attempt
@@ -44,6 +44,7 @@ def _resolved(sender, incident, at, **kwargs):
 
 
 def _engine_starting(sender, **kwargs):
+    links.warm()
     pool.start()
 
 

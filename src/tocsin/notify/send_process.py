@@ -19,6 +19,7 @@ from .send_loop import SendLoop
 
 log = logging.getLogger("tocsin.notify")
 ANSWERS_AT_ONCE = 500
+READY, READY_SECONDS = "ready", 60
 
 
 class SendProcess:
@@ -43,6 +44,9 @@ class SendProcess:
                                   daemon=True)
         process.start()
         theirs.close()
+        # Ready once it has loaded Tocsin (a second or so), so that a first page does not wait for it.
+        if not (ours.poll(READY_SECONDS) and ours.recv() == READY):
+            log.error("the sending process did not start within %d s; sends wait for it", READY_SECONDS)
         self._conn, self.process = ours, process
         self._receiver = threading.Thread(target=self._receive, args=(ours, process), name="notify-answers",
                                           daemon=True)
@@ -71,6 +75,8 @@ class SendProcess:
                 answers = conn.recv()
             except (EOFError, OSError):
                 break
+            if answers == READY:  # late: it started after _spawn stopped waiting
+                continue
             with self._lock:
                 for answer in answers:
                     self._out.pop(answer.sending.attempt_id, None)
@@ -99,6 +105,7 @@ def _serve(conn, journal_path):
     answers = stdlib_queue.SimpleQueue()
     loop = SendLoop(answers.put)
     loop.start()
+    conn.send(READY)
     threading.Thread(target=_pass_back, args=(conn, answers), name="notify-pass-back", daemon=True).start()
     while True:
         try:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
-from tocsin.core.bulk import update_each
+from tocsin.core.bulk import insert_each, update_each
 from tocsin.incidents.models import Incident
 
 from . import bundling, journal, messages, outcomes, rendering
@@ -124,7 +124,7 @@ def send_due(now, size=BATCH):
             sendings.append(Sending(carrier.pk, lease, message,
                                     catalogue.candidates(carrier.channel, carrier.method.value), catalogue.limits, now,
                                     carries=bool(carried)))
-        AckToken.objects.bulk_create(token_rows, batch_size=500)
+        insert_each(AckToken, token_rows)
         update_each(Attempt, claimed, CLAIM_FIELDS)
         if sendings:
             rec.wakeups.add(lease + timedelta(seconds=1))  # to take them again if this process dies

@@ -2,6 +2,7 @@
 retried step never writes twice, and each comes in a bulk form for a batch of steps."""
 
 from tocsin.core import audit
+from tocsin.core.bulk import insert_each
 
 from .. import live
 from ..models import Incident, Responder, TimelineEntry
@@ -18,7 +19,7 @@ def engine_entry(incident, kind, message, *, key, at, data=None):
 def record_entries(entries):
     """Timeline entries, one per key; a key recorded before is left as it is."""
     if entries:
-        TimelineEntry.objects.bulk_create(entries, ignore_conflicts=True)
+        insert_each(TimelineEntry, entries, ignore_conflicts=True)
         live.changed(*(e.incident_id for e in entries))
 
 
