@@ -8,10 +8,12 @@ ends, however it ends, the pipe closes and the sending process ends with it; if 
 process dies, what it had not answered is taken again when its lease lapses, and a new sending
 process starts with the next messages."""
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import queue as stdlib_queue
+import signal
 import threading
 
 from . import journal
@@ -20,6 +22,7 @@ from .send_loop import SendLoop
 log = logging.getLogger("tocsin.notify")
 ANSWERS_AT_ONCE = 500
 READY, READY_SECONDS = "ready", 60
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 class SendProcess:
@@ -40,8 +43,8 @@ class SendProcess:
     def _spawn(self):
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing of our threads
         ours, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs, str(journal.claim())), name="tocsin-sending",
-                                  daemon=True)
+        process = context.Process(target=_serve, args=(theirs, str(journal.claim()), os.getpid()),
+                                  name="tocsin-sending", daemon=True)
         process.start()
         theirs.close()
         # Ready once it has loaded Tocsin (a second or so), so that a first page does not wait for it.
@@ -96,8 +99,21 @@ class SendProcess:
         self.lost(lost)
 
 
-def _serve(conn, journal_path):
+def _die_with(parent_pid):
+    """Ends this process the instant the engine's process ends, however it ends (Linux). Without
+    it, sends already handed over would go on for a moment after a crash, and their notes could
+    land in a journal the next engine has already read and removed: sent twice."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the closed pipe ends us, a moment later
+        pass
+    if os.getppid() != parent_pid:  # it ended before we asked
+        os._exit(0)
+
+
+def _serve(conn, journal_path, parent_pid):
     """The sending process's main: until the engine's process closes the pipe."""
+    _die_with(parent_pid)
     import django
 
     django.setup()
