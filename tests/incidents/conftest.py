@@ -2,7 +2,6 @@
 without the right to respond, and incidents triggered on those services."""
 
 import pytest
-from django.test import Client
 
 from tocsin.catalog import services as catalog
 from tocsin.core import audit
@@ -54,13 +53,3 @@ def viewer_user(make_user, teams):
 def network_user(make_user, teams):
     """A responder of the network team only: may read platform incidents, not act on them."""
     return make_user("nell", roles=["responder"], teams=["network"])
-
-
-@pytest.fixture
-def login(db):
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make

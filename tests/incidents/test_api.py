@@ -328,7 +328,9 @@ def test_escalate_now(api, trigger):
     incident = trigger()
     response = _post(api, f"/api/v1/incidents/{incident.pk}/escalate")
     assert response.status_code == 200
-    assert AuditEntry.objects.filter(action="incident.escalate_now", object_id=str(incident.pk)).exists()
+    assert response.json()["timeline"][-1]["message"] == "Escalated to the next tier by ada/test via api."
+    audited = AuditEntry.objects.get(action="incident.escalate_now", object_id=str(incident.pk))
+    assert audited.summary["via"] == "api"
 
 
 # --- permissions -----------------------------------------------------------------

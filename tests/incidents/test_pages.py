@@ -228,7 +228,10 @@ def test_reassign_note_responders_and_escalate(ada, trigger, person, teams):
     assert _kinds(incident)[:4] == ["created", "reassigned", "note", "responders"]
     entry = TimelineEntry.objects.get(incident=incident, kind="responders")
     assert len(entry.data["targets"]) == 3 and entry.data["message"] == "All hands"
-    assert AuditEntry.objects.filter(action="incident.escalate_now", object_id=str(incident.pk)).exists()
+    audited = AuditEntry.objects.get(action="incident.escalate_now", object_id=str(incident.pk))
+    assert audited.summary["via"] == "web"
+    escalated = TimelineEntry.objects.get(incident=incident, kind="escalated", data__by_hand=True)
+    assert escalated.message == "Escalated to the next tier by ada via web." and escalated.data["via"] == "web"
 
 
 def test_bad_action_input_is_400_beside_the_form(ada, trigger, person):

@@ -258,6 +258,19 @@ def test_every_human_action_is_audited_and_on_the_timeline(open_incident, person
     assert "Fixed by the rollback" in mine.get(kind="resolved").message
 
 
+def test_escalating_records_how_it_was_asked_for(open_incident, human):
+    incident = open_incident(actor=human)
+    services.escalate_now(incident, actor=human, at=minutes(1))
+    services.acknowledge(incident, actor=human, via="web", at=minutes(2))
+    services.escalate_now(incident, actor=human, via="sms", at=minutes(3))
+    entries = list(incident.timeline.filter(kind=TimelineEntry.ESCALATED).order_by("at"))
+    assert [e.message for e in entries] == ["Escalated to the next tier by hana via web.",
+                                            "Escalated to the next tier by hana via sms; no longer acknowledged."]
+    assert [e.data["via"] for e in entries] == ["web", "sms"]
+    summaries = AuditEntry.objects.filter(action="incident.escalate_now", object_id=str(incident.pk)).order_by("seq")
+    assert [a.summary["via"] for a in summaries] == ["web", "sms"]
+
+
 def test_engine_and_system_actions_are_on_the_timeline_but_not_audited(open_incident, person):
     ana = person("Ana")
     incident = open_incident(actor=ENGINE)

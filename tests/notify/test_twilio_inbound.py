@@ -55,6 +55,12 @@ def status(incident):
     return Incident.objects.get(pk=incident.pk).status
 
 
+def by_hand(incident):
+    """The timeline's escalations someone asked for (not the policy's own steps)."""
+    return list(TimelineEntry.objects.filter(incident=incident, kind=TimelineEntry.ESCALATED, data__by_hand=True)
+                .order_by("at", "pk").values_list("message", flat=True))
+
+
 # --- signatures ---------------------------------------------------------------------------------
 
 def test_a_missing_or_wrong_signature_is_refused_and_changes_nothing(scene):
@@ -136,12 +142,20 @@ def test_an_incident_the_sender_was_not_paged_for_is_refused(scene):
 def test_escalate_and_resolve_by_sms(scene):
     incident = scene.trigger()
     assert said(text(ANA_PHONE, "2")) == f"Tocsin: {incident.reference} escalated to the next tier."
-    assert "Escalated to the next tier by ana." in timeline(incident, TimelineEntry.ESCALATED)
+    assert by_hand(incident)[0].startswith("Escalated to the next tier by ana")
     assert said(text(ANA_PHONE, f"escalate {incident.number}")).endswith("escalated to the next tier.")
     assert said(text(ANA_PHONE, f"resolve {incident.number}")) == f"Tocsin: {incident.reference} resolved."
     assert status(incident) == Incident.RESOLVED
     assert timeline(incident, TimelineEntry.RESOLVED) == ["Resolved by ana via sms."]
     assert said(text(ANA_PHONE, f"res {incident.number}")) == f"Tocsin: {incident.reference} is already resolved."
+
+
+@pytest.mark.parametrize("reply", ["2", "esc", "escalate"])
+def test_an_sms_escalation_is_recorded_as_by_sms(scene, reply):
+    incident = scene.trigger()
+    assert said(text(ANA_PHONE, reply)) == f"Tocsin: {incident.reference} escalated to the next tier."
+    assert by_hand(incident) == ["Escalated to the next tier by ana via sms."]
+    assert [entry.summary["via"] for entry in audited("incident.escalate_now")] == ["sms"]
 
 
 def test_the_voice_number_of_a_person_without_a_login_works_too(scene):
@@ -224,9 +238,16 @@ def test_pressing_1_acknowledges_by_voice(call):
 def test_pressing_2_escalates(call):
     incident, attempt = call
     twilio(f"/notify/twilio/gather/{attempt.message_id}", {"Digits": "2", "CallSid": "CA1"})
-    by_hand = [m for m in timeline(incident, TimelineEntry.ESCALATED) if "next tier by" in m]
-    assert by_hand == [f"Escalated to the next tier by person {attempt.person_id}."]
+    assert len(by_hand(incident)) == 1
+    assert by_hand(incident)[0].startswith(f"Escalated to the next tier by person {attempt.person_id}")
     assert status(incident) == Incident.TRIGGERED
+
+
+def test_a_keypress_escalation_is_recorded_as_by_voice(call):
+    incident, attempt = call
+    twilio(f"/notify/twilio/gather/{attempt.message_id}", {"Digits": "2", "CallSid": "CA1"})
+    assert by_hand(incident) == [f"Escalated to the next tier by person {attempt.person_id} via voice."]
+    assert [entry.summary["via"] for entry in audited("incident.escalate_now")] == ["voice"]
 
 
 @pytest.mark.parametrize("digits", [{}, {"Digits": ""}, {"Digits": "7"}])

@@ -161,7 +161,7 @@ def add_responders(request, incident_id: ObjectId, payload: RespondersIn):
 
 @router.post("/incidents/{incident_id}/escalate", response=IncidentDetail, summary="Page the next tier now")
 def escalate(request, incident_id: ObjectId):
-    services.escalate_now(_incident(request, incident_id, "escalation:initiate"), actor=actor(request))
+    services.escalate_now(_incident(request, incident_id, "escalation:initiate"), actor=actor(request), via=VIA)
     return _detail(request, incident_id)
 
 

@@ -146,7 +146,7 @@ def snooze(request, number):
 @permission_required("incidents:read")
 def escalate(request, number):
     incident = _acting_on(request, number, INITIATE)
-    return _outcome(request, incident, lambda: services.escalate_now(incident, actor=actor(request)),
+    return _outcome(request, incident, lambda: services.escalate_now(incident, actor=actor(request), via=VIA),
                     f"{incident.reference}: the next tier is being paged now.")
 
 

@@ -152,7 +152,7 @@ def act(incident, action, *, person, via, now):
         elif action == RESOLVE:
             _, changed = incidents.resolve(incident, actor=actor, via=via, at=now)
         elif action == ESCALATE:
-            incidents.escalate_now(incident, actor=actor, at=now)
+            incidents.escalate_now(incident, actor=actor, via=via, at=now)
             changed = True
         else:
             raise ValidationError({"action": f"Unknown action '{action}'."})

@@ -73,10 +73,11 @@ def _describe(target):
     return {"type": type(target).__name__.lower(), "id": target.pk}
 
 
-def escalate_now(incident, *, actor, at=None):
+def escalate_now(incident, *, actor, via="web", at=None):
     """Page the next tier now, without waiting for the current tier's window. Callers check
     the escalation:initiate permission (restricted escalation initiation). An acknowledged
-    incident is triggered again: escalation only pages while nobody owns the incident."""
+    incident is triggered again: escalation only pages while nobody owns the incident.
+    `via` says how the request came in (web, api, sms, voice, slack…), as for acknowledge."""
     at = at or timezone.now()
     with transaction.atomic():
         incident = locked(incident)
@@ -88,9 +89,10 @@ def escalate_now(incident, *, actor, at=None):
             incident.save(update_fields=["status", "acknowledged_at", "snoozed_until", "updated_at"])
             queue.cancel(snooze_key(incident))
         write(incident, TimelineEntry.ESCALATED,
-              f"Escalated to the next tier by {by_whom(actor)}" + ("; no longer acknowledged." if was_acknowledged else "."),
-              actor=actor, at=at, data={"by_hand": True, "was_acknowledged": was_acknowledged})
-        _audit(actor, "incident.escalate_now", incident)
+              f"Escalated to the next tier by {by_whom(actor)} via {via}"
+              + ("; no longer acknowledged." if was_acknowledged else "."),
+              actor=actor, at=at, data={"by_hand": True, "was_acknowledged": was_acknowledged, "via": via})
+        _audit(actor, "incident.escalate_now", incident, via=via)
         signals.escalation_requested.send(type(incident), incident=incident, at=at, actor=actor)
     return incident
 
