@@ -26,15 +26,6 @@ PAGE = "/alerts/rules/"
 
 
 @pytest.fixture
-def login(db):
-    def make(user, **kwargs):
-        client = Client(**kwargs)
-        client.force_login(user)
-        return client
-    return make
-
-
-@pytest.fixture
 def admin(login, make_user):
     return login(make_user("root", roles=["admin"]))
 

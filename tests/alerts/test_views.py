@@ -10,7 +10,6 @@ from html import unescape
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -24,15 +23,6 @@ from .conftest import SYSTEM
 @pytest.fixture(autouse=True)
 def _base_url(settings):
     settings.BASE_URL = "https://tocsin.example.org"
-
-
-@pytest.fixture
-def login(db):
-    def make(user, **kwargs):
-        client = Client(**kwargs)
-        client.force_login(user)
-        return client
-    return make
 
 
 @pytest.fixture

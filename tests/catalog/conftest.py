@@ -1,5 +1,4 @@
 import pytest
-from django.test import Client
 
 from tocsin.catalog import services
 from tocsin.core import audit
@@ -32,13 +31,3 @@ def depend(db):
             services.add_dependency(service, other, actor=SYSTEM, source="cli")
 
     return add
-
-
-@pytest.fixture
-def login(db):
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make

@@ -50,10 +50,11 @@ class PostLimit:
 post_limit = PostLimit(POSTS_PER_MINUTE)
 
 
-def _private(response):
-    # The token is in the URL: no Referer may carry it to another site, and no cache may keep the
-    # page. ("no-referrer" would also make the browser post the form with `Origin: null`, which
-    # the CSRF check rightly refuses.)
+def private_page(response):
+    """Mark the page of a link whose URL carries a secret token (ack, resolve, verification):
+    no cache may keep it and no Referer may carry the token to another site."""
+    # "no-referrer" would also make the browser post the form with `Origin: null`, which the CSRF
+    # check rightly refuses; "same-origin" keeps the token in-house and the form working.
     response["Referrer-Policy"] = "same-origin"
     add_never_cache_headers(response)
     return response
@@ -61,7 +62,7 @@ def _private(response):
 
 def link_refused(request, reason, status, **extra):
     """The page of a link (ack, resolve, verification) that cannot be used; nothing was changed."""
-    return _private(render(request, "notify/link_refused.html", {"reason": reason, **extra}, status=status))
+    return private_page(render(request, "notify/link_refused.html", {"reason": reason, **extra}, status=status))
 
 
 def too_many(request, limit):
@@ -86,7 +87,7 @@ def _page(request, token, action):
             return link_refused(request, refused.reason, refused.status)
         except ValidationError:  # closed between the check and the lock
             return link_refused(request, tokens.CLOSED, 410)
-        return _private(render(request, "notify/ack_done.html", {
+        return private_page(render(request, "notify/ack_done.html", {
             "incident": ack.incident, "action": action, "changed": changed,
             "incident_url": links.incident_url(ack.incident)}))
     try:
@@ -95,7 +96,7 @@ def _page(request, token, action):
         return link_refused(request, refused.reason, refused.status)
     # Only the reference and the title: the holder was paged for it, and security incidents keep
     # their details for those who sign in.
-    return _private(render(request, "notify/ack_confirm.html", {
+    return private_page(render(request, "notify/ack_confirm.html", {
         "incident": ack.incident, "action": action, "incident_url": links.incident_url(ack.incident)}))
 
 

@@ -19,7 +19,7 @@ from tocsin.directory.values import mask
 from tocsin.directory.visibility import can_edit_person
 
 from . import tokens, verification
-from .views_ack import PostLimit, _private, link_refused, too_many
+from .views_ack import PostLimit, link_refused, private_page, too_many
 from .views_twilio import signed
 
 link_posts = PostLimit(20)  # per client IP and minute, like the acknowledgement links
@@ -99,13 +99,13 @@ def link(request, token):
             method = verification.confirm_link(token, actor=tokens.actor_for(found.method.person), now=now)
         except verification.VerificationRefused as refused:
             return link_refused(request, refused.reason, refused.status)
-        return _private(render(request, "notify/verify_done.html", {"masked": mask(method.kind, method.value)}))
+        return private_page(render(request, "notify/verify_done.html", {"masked": mask(method.kind, method.value)}))
     try:
         found = verification.check_link(token, now=now)
     except verification.VerificationRefused as refused:
         return link_refused(request, refused.reason, refused.status)
     method = found.method
-    return _private(render(request, "notify/verify_confirm.html", {"masked": mask(method.kind, method.value)}))
+    return private_page(render(request, "notify/verify_confirm.html", {"masked": mask(method.kind, method.value)}))
 
 
 @require_http_methods(["GET", "POST"])
