@@ -1,18 +1,29 @@
 """The provider form's per-kind settings fields: each kind's fields become its settings (and only
 the chosen kind's count), required ones and bad values are refused under their field, the advanced
 JSON adds other keys, an edit page shows the stored settings back in the fields, and a gateway set
-up through the form sends what the fields say to a real local receiver."""
+up through the form sends what the fields say to a real local receiver.
 
+The target URL of a Slack, Teams, signed webhook or Apprise provider is a credential: stored
+encrypted with the secrets (form, API, and the 0002 migration for rows saved before), never shown
+back by the edit page or the API, and still what the provider posts to."""
+
+import json
 import re
 from html import unescape
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from tocsin.core import audit
-from tocsin.notify import services
+from tocsin.notify import direct, services
+from tocsin.notify.services import URL_KINDS
 from tocsin.notify.forms_settings import SETTING_DEFAULTS, ProviderForm, settings_initial
 from tocsin.notify.models import Provider
+from tocsin.notify.provider_choice import config_of
+from tocsin.notify.providers import apprise as apprise_provider
+from tocsin.notify.providers.base import DELIVERED, Message, build
 
 from .servers import WebhookReceiver
 
@@ -77,17 +88,18 @@ def test_gateway_fields_become_its_settings(admin):
 @pytest.mark.parametrize("kind", ["slack", "teams", "webhook"])
 def test_chat_and_webhook_kinds_take_a_url(admin, kind):
     provider = created(admin, form(kind, ["chat"], **{f"{kind}_url": "https://hooks.example.org/T0/B0"}))
-    assert provider.settings == {"url": "https://hooks.example.org/T0/B0"}
+    # A credential: kept with the encrypted secrets, not in the settings.
+    assert provider.settings == {} and json.loads(provider.secrets) == {"url": "https://hooks.example.org/T0/B0"}
     response = admin.post(NEW, form(kind, ["chat"], name="second", **{f"{kind}_url": "ftp://hooks.example.org/x"}))
     assert response.status_code == 400 and "http:// or https://" in field_errors(response, f"{kind}_url")
 
 
 def test_apprise_takes_an_apprise_url_and_never_echoes_a_bad_one(admin):
     provider = created(admin, form("apprise", ["chat"], apprise_url="json://hooks.example.org/notify"))
-    assert provider.settings == {"url": "json://hooks.example.org/notify"}
+    assert provider.settings == {} and json.loads(provider.secrets) == {"url": "json://hooks.example.org/notify"}
     response = admin.post(NEW, form("apprise", ["chat"], name="bad", apprise_url="nosuchscheme://secretTOKEN"))
     assert response.status_code == 400 and "Apprise cannot use" in field_errors(response, "apprise_url")
-    assert "secretTOKEN" not in unescape(response.content.decode()).replace('value="nosuchscheme://secretTOKEN"', "")
+    assert "secretTOKEN" not in unescape(response.content.decode())  # not even as the field's value
 
 
 def test_other_kinds_fields_are_ignored_whatever_they_hold(admin):
@@ -95,7 +107,7 @@ def test_other_kinds_fields_are_ignored_whatever_they_hold(admin):
                                    smtp_host="", smtp_port="not a port", sms_gateway_url="nonsense",
                                    sms_gateway_headers="no colon here", twilio_from_number="??",
                                    twilio_timeout="abc", sms_gateway_body_template="{"))
-    assert provider.settings == {"url": "https://hooks.example.org/x"}
+    assert provider.settings == {} and json.loads(provider.secrets) == {"url": "https://hooks.example.org/x"}
 
 
 def test_empty_optional_fields_and_defaults_store_nothing(admin):
@@ -214,15 +226,20 @@ def test_saving_the_prefilled_form_unchanged_keeps_the_settings(admin, kind, cha
             data[name] = str(value)
     assert admin.post(f"/notify/providers/{provider.pk}/", data).status_code == 302
     provider.refresh_from_db()
-    # A value the provider assumes anyway (content_type json) is not stored again.
-    assert provider.settings == {k: v for k, v in stored.items() if SETTING_DEFAULTS.get(k, object()) != v}
+    # A value the provider assumes anyway (content_type json) is not stored again; a webhook's URL,
+    # never shown back, is kept with the secrets.
+    kept = {k: v for k, v in stored.items() if SETTING_DEFAULTS.get(k, object()) != v}
+    if kind in URL_KINDS:
+        assert services.stored_url(provider) == kept.pop("url") and "url" not in provider.settings
+    assert provider.settings == kept
 
 
 def test_a_bound_form_reads_only_the_chosen_kind():
     data = form("teams", ["chat"], teams_url="https://prod.example.org/workflows/1", smtp_host="x")
     bound = ProviderForm(data)
     assert bound.is_valid(), bound.errors
-    assert bound.values()["settings"] == {"url": "https://prod.example.org/workflows/1"}
+    assert bound.values()["settings"] == {}
+    assert bound.secrets({}) == {"url": "https://prod.example.org/workflows/1"}
 
 
 # --- what the fields say reaches the gateway ------------------------------------------
@@ -251,3 +268,181 @@ def test_nonsense_is_a_400_with_errors_never_a_500(admin, data):
     response = admin.post(NEW, data)
     assert response.status_code == 400 and 'class="errorlist' in response.content.decode()
     assert not Provider.objects.exists()
+
+
+# --- chat and webhook URLs are credentials ---------------------------------------------
+
+TOKEN = "tok-SECRET-1"
+HOOK = f"https://hooks.example.org/services/T0/B0/{TOKEN}"
+API = "/api/v1/notify/providers"
+JSON = "application/json"
+
+
+def text_of(response):
+    return unescape(response.content.decode())
+
+
+def raw_row(provider):
+    """The provider's settings and secrets as the database holds them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT settings, secrets FROM notify_provider WHERE id = %s", [provider.pk])
+        return " ".join(str(value) for value in cursor.fetchone())
+
+
+def send_through(provider):
+    """A chat message naming no destination, sent as the dispatcher sends: through the row's config."""
+    message = Message(channel="chat", to="", subject="Disk full on db1", text="db1: /var at 99%",
+                      data={"number": 42, "title": "Disk full on db1"}, key="k-1")
+    return direct.send(build(config_of(provider)), message, 10)[0]
+
+
+@pytest.mark.parametrize("kind, url, hint", [
+    ("slack", HOOK, "https://hooks.example.org/…"),
+    ("teams", f"https://prod.example.org:8443/workflows/1?sig={TOKEN}", "https://prod.example.org:8443/…"),
+    ("webhook", f"https://ops:{TOKEN}@siem.example.org/in", "https://siem.example.org/…"),
+    ("apprise", f"json://{TOKEN}.example.org/notify", "json://…"),
+])
+def test_a_url_is_stored_encrypted_and_the_edit_page_shows_only_a_hint(admin, kind, url, hint):
+    provider = created(admin, form(kind, ["chat"], **{f"{kind}_url": url}))
+    assert services.stored_url(provider) == url and "url" not in provider.settings
+    assert TOKEN not in raw_row(provider)
+    page = text_of(admin.get(f"/notify/providers/{provider.pk}/"))
+    assert TOKEN not in page and "hooks.example.org/services" not in page
+    assert f"Stored: {hint} Leave empty to keep the stored value." in page
+    assert re.search(rf'type="password" name="{kind}_url"', page)
+    assert TOKEN not in text_of(admin.get("/notify/providers/"))
+
+
+def test_an_empty_url_field_keeps_the_url_a_new_one_replaces_it_and_forgetting_drops_it(admin):
+    provider = created(admin, form("webhook", ["webhook"], webhook_url=HOOK, secret_secret="whsec-0123456789"))
+    edit = f"/notify/providers/{provider.pk}/"
+    assert admin.post(edit, form("webhook", ["webhook"], priority="3")).status_code == 302
+    provider.refresh_from_db()
+    assert provider.priority == 3 and json.loads(provider.secrets) == {"url": HOOK, "secret": "whsec-0123456789"}
+    bad = admin.post(edit, form("webhook", ["webhook"], webhook_url="ftp://tok-SECRET-2/x"))
+    assert bad.status_code == 400 and "http:// or https://" in field_errors(bad, "webhook_url")
+    assert "tok-SECRET-2" not in text_of(bad) and TOKEN not in text_of(bad)
+    new = "https://hooks.example.org/new"
+    assert admin.post(edit, form("webhook", ["webhook"], webhook_url=new)).status_code == 302
+    provider.refresh_from_db()
+    assert json.loads(provider.secrets) == {"url": new, "secret": "whsec-0123456789"}
+    assert admin.post(edit, form("webhook", ["webhook"], clear_secrets="on",
+                                 secret_secret="whsec-9876543210")).status_code == 302
+    provider.refresh_from_db()
+    assert json.loads(provider.secrets) == {"secret": "whsec-9876543210"}
+    assert "Stored:" not in text_of(admin.get(edit))
+
+
+needs_apprise = pytest.mark.skipif(apprise_provider.apprise_library is None, reason="apprise is not installed")
+
+
+@pytest.mark.parametrize("kind", ["slack", "teams", "webhook", pytest.param("apprise", marks=needs_apprise)])
+def test_a_provider_set_up_through_the_form_posts_to_its_url(admin, webhook_receiver, kind):
+    signing = {"secret_secret": "whsec-0123456789"} if kind == "webhook" else {}
+    url = (f"json://127.0.0.1:{webhook_receiver.port}/hook/tok" if kind == "apprise"
+           else f"{webhook_receiver.url}/hook/tok")
+    provider = created(admin, form(kind, ["chat"], allow_private_addresses="on", **{f"{kind}_url": url}, **signing))
+    assert provider.settings == {"allow_private_addresses": True}
+    outcome = send_through(provider)
+    assert outcome.status == DELIVERED, outcome.error
+    [request] = webhook_receiver.wait_for(1)
+    assert request.path == "/hook/tok" and "Disk full on db1" in request.body.decode()
+
+
+def test_a_url_saved_in_the_settings_before_still_sends_is_never_shown_and_moves_on_save(admin, webhook_receiver):
+    url = f"{webhook_receiver.url}/hook/{TOKEN}"
+    provider = Provider.objects.create(name="Old", kind="slack", channels=["chat"],
+                                       settings={"url": url, "allow_private_addresses": True})
+    assert send_through(provider).status == DELIVERED
+    assert webhook_receiver.wait_for(1)[0].path == f"/hook/{TOKEN}"
+    page = text_of(admin.get(f"/notify/providers/{provider.pk}/"))
+    assert TOKEN not in page and f"Stored: http://127.0.0.1:{webhook_receiver.port}/…" in page
+    assert TOKEN not in text_of(admin.get(API)) and TOKEN not in text_of(admin.get("/notify/providers/"))
+    assert admin.post(f"/notify/providers/{provider.pk}/",
+                      form("slack", ["chat"], name="Old", priority="4", allow_private_addresses="on")).status_code == 302
+    provider.refresh_from_db()
+    assert provider.settings == {"allow_private_addresses": True} and json.loads(provider.secrets) == {"url": url}
+    assert TOKEN not in raw_row(provider)
+
+
+def test_the_api_takes_the_url_on_write_and_never_returns_it(admin):
+    made = admin.post(API, {"name": "Hook", "kind": "webhook", "channels": ["webhook"], "secrets": {"secret": "s-1"},
+                            "settings": {"url": HOOK, "allow_private_addresses": True}}, content_type=JSON)
+    assert made.status_code == 201, made.content
+    assert made.json()["settings"] == {"allow_private_addresses": True} and TOKEN not in made.content.decode()
+    provider = Provider.objects.get()
+    assert json.loads(provider.secrets) == {"secret": "s-1", "url": HOOK} and TOKEN not in raw_row(provider)
+
+    def patched(**payload):
+        response = admin.patch(f"{API}/{provider.pk}", payload, content_type=JSON)
+        assert response.status_code == 200, response.content
+        assert TOKEN not in response.content.decode()
+        provider.refresh_from_db()
+        return json.loads(provider.secrets) if provider.secrets else {}
+
+    # New credentials that do not name the URL keep it; new settings do too.
+    assert patched(secrets={"secret": "s-2"}) == {"secret": "s-2", "url": HOOK}
+    assert patched(settings={}) == {"secret": "s-2", "url": HOOK}
+    assert provider.settings == {}
+    assert TOKEN not in text_of(admin.get(API))
+    assert patched(secrets={"secret": "s-2", "url": "https://hooks.example.org/new"}) == {
+        "secret": "s-2", "url": "https://hooks.example.org/new"}
+    assert patched(settings={"url": HOOK}) == {"secret": "s-2", "url": HOOK} and provider.settings == {}
+    assert patched(secrets={"secret": "s-3", "url": ""}) == {"secret": "s-3"}
+
+
+@pytest.mark.parametrize("kind, payload, error", [
+    ("slack", {"settings": {"url": f"ftp://{TOKEN}/x"}}, "http:// or https://"),
+    ("teams", {"secrets": {"url": f"hooks.example.org/{TOKEN}"}}, "http:// or https://"),
+    ("webhook", {"secrets": {"url": f"https://hooks.example.org/{TOKEN}:x y"}}, "no spaces"),
+    ("slack", {"secrets": {"url": ["https://hooks.example.org/", TOKEN]}}, "is a string"),
+    ("slack", {"settings": {"url": HOOK}, "secrets": {"url": HOOK}}, "Give the URL once"),
+    pytest.param("apprise", {"secrets": {"url": f"nosuchscheme://{TOKEN}"}}, "Apprise cannot use",
+                 marks=needs_apprise),
+    ("apprise", {"settings": {"url": TOKEN}}, "Give an Apprise URL"),
+])
+def test_the_api_refuses_a_bad_url_by_name_without_quoting_it(admin, kind, payload, error):
+    response = admin.post(API, {"name": "Hook", "kind": kind, "channels": ["chat"], **payload}, content_type=JSON)
+    assert response.status_code == 400 and error in response.json()["errors"]["url"][0]
+    assert TOKEN not in response.content.decode() and not Provider.objects.exists()
+
+
+def _migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_stored_urls_into_the_encrypted_secrets_and_back():
+    before, after = [("notify", "0001_initial")], [("notify", "0002_provider_url_secret")]
+    rows = {
+        "slack": ("slack", {"url": HOOK, "allow_private_addresses": True}, ""),
+        "hook": ("webhook", {"url": "https://siem.example.org/in"}, json.dumps({"secret": "s-1"})),
+        "gateway": ("sms_gateway", {"url": "https://sms.example.org/send"}, ""),
+        "teams": ("teams", {}, ""),
+    }
+    try:
+        old = _migrate(before)
+        for name, (kind, settings, secrets) in rows.items():
+            old.get_model("notify", "Provider").objects.create(name=name, kind=kind, channels=["chat"],
+                                                               settings=settings, secrets=secrets)
+        new = _migrate(after).get_model("notify", "Provider")
+        moved = {p.name: (p.settings, json.loads(p.secrets) if p.secrets else {}) for p in new.objects.all()}
+        assert moved == {
+            "slack": ({"allow_private_addresses": True}, {"url": HOOK}),
+            "hook": ({}, {"secret": "s-1", "url": "https://siem.example.org/in"}),
+            "gateway": ({"url": "https://sms.example.org/send"}, {}),  # a gateway's URL is no credential
+            "teams": ({}, {}),
+        }
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT settings, secrets FROM notify_provider")
+            assert TOKEN not in str(cursor.fetchall())
+        back = _migrate(before).get_model("notify", "Provider")
+        assert {p.name: (p.kind, p.settings, p.secrets) for p in back.objects.all()} == {
+            name: row for name, row in rows.items()}
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())

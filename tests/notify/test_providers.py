@@ -484,7 +484,7 @@ def test_slack_block_kit_with_link_buttons(webhook_receiver, private_webhooks):
 
 def test_slack_interactive_buttons_carry_the_incident_id(webhook_receiver, private_webhooks):
     message = incident_message(data={**incident_message().data, **LINKS, "interactive": True})
-    outcome = send(Config("slack", "slack", {"url": f"{webhook_receiver.url}/hook"}), message)
+    outcome = send(Config("slack", "slack", secrets={"url": f"{webhook_receiver.url}/hook"}), message)
     assert outcome.status == DELIVERED
     elements = webhook_receiver.wait_for(1)[0].json()["blocks"][-1]["elements"]
     assert [(b["action_id"], b.get("value"), b.get("url")) for b in elements] == [

@@ -2,6 +2,7 @@
 details), providers (administrators: `settings:manage`; secrets are write-only) with a test
 send, and an incident's delivery attempts."""
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
@@ -10,12 +11,12 @@ from tocsin.core.permissions import PermissionDeniedError
 from tocsin.core.schemas import ObjectId
 from tocsin.core.view_access import actor
 from tocsin.directory.models import Person
-from tocsin.directory.values import mask
+from tocsin.directory.values import mask, normalise
 from tocsin.directory.visibility import can_edit_person
 from tocsin.incidents.access import visible_to
 from tocsin.incidents.models import Incident
 
-from . import chains, services, testing
+from . import chains, providers, services, testing
 from .models import URGENCIES, Attempt, NotificationRule, Provider
 from .schemas import AttemptOut, ChainOut, ProviderIn, ProviderOut, ProviderPatch, RulesIn, TestSendIn, TestSendOut
 
@@ -60,8 +61,10 @@ def put_rules(request, person_id: ObjectId, urgency: str, payload: RulesIn):
 
 
 def provider_out(p):
+    # A chat or webhook provider's URL is a credential: never shown, even from a row saved before.
+    settings = {k: v for k, v in p.settings.items() if k != "url"} if p.kind in services.URL_KINDS else p.settings
     return {"id": p.pk, "name": p.name, "kind": p.kind, "channels": p.channels, "priority": p.priority,
-            "settings": p.settings, "has_secrets": bool(p.secrets), "enabled": p.enabled,
+            "settings": settings, "has_secrets": bool(p.secrets), "enabled": p.enabled,
             "rate_per_minute": p.rate_per_minute, "max_concurrent": p.max_concurrent, "healthy": p.healthy,
             "health_error": p.health_error, "health_checked_at": p.health_checked_at}
 
@@ -81,11 +84,13 @@ def create_provider(request, payload: ProviderIn):
     return Status(201, provider_out(made))
 
 
-@router.patch("/notify/providers/{provider_id}", response=ProviderOut, summary="Change a provider")
+@router.patch("/notify/providers/{provider_id}", response=ProviderOut,
+              summary="Change a provider; a field left out, or null, stays as it is")
 def change_provider(request, provider_id: ObjectId, payload: ProviderPatch):
     check(request, "settings:manage", target=PROVIDERS)
     provider = get_object_or_404(Provider, pk=provider_id)
-    fields = payload.dict(exclude_unset=True)
+    # null means "leave it", as for secrets: none of these fields may be empty on a provider.
+    fields = payload.dict(exclude_unset=True, exclude_none=True)
     secrets = fields.pop("secrets", None)
     return provider_out(services.save_provider(provider, actor=actor(request), secrets=secrets, **fields))
 
@@ -95,7 +100,23 @@ def change_provider(request, provider_id: ObjectId, payload: ProviderPatch):
 def test_provider(request, provider_id: ObjectId, payload: TestSendIn):
     check(request, "settings:manage", target=PROVIDERS)
     provider = get_object_or_404(Provider, pk=provider_id)
-    return testing.test_send(provider, payload.channel, payload.to, actor=actor(request))
+    providers.load()  # a fresh process may not have registered the provider kinds yet
+    return testing.test_send(provider, payload.channel, _test_address(payload.channel, payload.to),
+                             actor=actor(request))
+
+
+def _test_address(channel, to):
+    """`to` checked as a contact value of the channel's kind (a 400 naming `to`). An e-mail domain goes
+    out in its ASCII (IDNA) form: a relay without SMTPUTF8 takes nothing else."""
+    kind = {"email": "email", "sms": "sms", "voice": "voice", "webhook": "webhook"}.get(channel, "chat")
+    value = normalise(kind, to, field="to")
+    if kind != "email":
+        return value
+    local, _, domain = value.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        raise ValidationError({"to": "The e-mail address has a domain that cannot be written in ASCII."}) from None
 
 
 @router.get("/incidents/{incident_id}/deliveries", response=list[AttemptOut],

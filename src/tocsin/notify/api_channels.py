@@ -15,13 +15,14 @@ from tocsin.core.view_access import actor
 
 from . import services_channels
 from .models import ServiceChannel
+from .schemas import StorableIn
 
 router = Router(tags=["notifications"])
 
 Event = Literal["triggered", "acknowledged", "escalated", "resolved"]
 
 
-class ChannelIn(Schema):
+class ChannelIn(StorableIn):
     name: Annotated[str, Field(min_length=1, max_length=services_channels.MAX_NAME)]
     kind: Literal["slack", "teams", "webhook"]
     url: Annotated[str, Field(min_length=1, max_length=services_channels.MAX_URL,

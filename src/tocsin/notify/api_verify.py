@@ -16,6 +16,7 @@ from tocsin.directory.values import mask
 from tocsin.directory.visibility import can_edit_person
 
 from . import verification
+from .schemas import StorableIn
 
 router = Router(tags=["notifications"])
 
@@ -27,7 +28,7 @@ class StartOut(Schema):
     expires_at: datetime
 
 
-class ConfirmIn(Schema):
+class ConfirmIn(StorableIn):
     code: str
 
 

@@ -1,6 +1,6 @@
-"""Forms of the notification settings pages: providers (settings as per-kind fields, secrets
-write-only), a provider's test send, the rows of a person's notification chain, and a service's
-or team's chat channel."""
+"""Forms of the notification settings pages: providers (settings as per-kind fields, secrets and
+chat or webhook target URLs write-only), a provider's test send, the rows of a person's notification
+chain, and a service's or team's chat channel."""
 
 import json
 import re
@@ -18,7 +18,7 @@ from .models import CHANNELS, Provider, ServiceChannel
 from .providers.apprise import apprise_library
 from .providers.sms_gateway import DEFAULT_TEMPLATE, PLACEHOLDERS, TemplateError, fill
 from .providers.twilio import DEFAULT_BASE_URL
-from .services import MAX_DELAY_MINUTES
+from .services import MAX_DELAY_MINUTES, URL_KINDS
 
 # The credentials each provider kind reads from its secrets.
 SECRET_FIELDS = [("username", "Username"), ("password", "Password"), ("account_sid", "Account SID"),
@@ -32,6 +32,7 @@ SECRET_KEYS = {
     Provider.SLACK: (), Provider.TEAMS: (), Provider.APPRISE: (),
 }
 KEEP = "Leave empty to keep the stored value."
+URL_KEY = "url"  # of URL_KINDS: a credential, kept with the secrets and never shown back
 
 
 # --- provider settings, one set of fields per kind --------------------------------
@@ -185,8 +186,28 @@ def _timeout():
                             help_text=f"Empty: {DEFAULT_TIMEOUT_SECONDS} seconds.")
 
 
-def _url(help_text):
-    return HttpUrlField(label="URL", help_text=help_text)
+def _url(help_text, **kwargs):
+    return HttpUrlField(label="URL", help_text=help_text, **kwargs)
+
+
+def _write_only():
+    """The widget of a target URL that is a credential: typed in, never shown back (not even after an error)."""
+    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"})
+
+
+def url_hint(kind, url):
+    """A stored target URL as the edit page may show it: the scheme and host of an http(s) URL, the
+    scheme alone of an Apprise URL (whose "host" is often the token)."""
+    try:
+        parts = urlsplit(url or "")
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return "…"
+    if not parts.scheme:
+        return "…"
+    if kind == Provider.APPRISE or parts.scheme not in ("http", "https") or not host:
+        return f"{parts.scheme}://…"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}/…"
 
 
 def kind_fields():
@@ -238,11 +259,15 @@ def kind_fields():
                                        help_text="Where the answer's JSON holds the message id, e.g. messages.0.id."),
             "timeout": _timeout(),
         },
-        Provider.SLACK: {"url": _url("The incoming webhook's URL; empty: each person's own chat URL.")},
-        Provider.TEAMS: {"url": _url("The workflow's URL; empty: each person's own chat URL.")},
-        Provider.WEBHOOK_KIND: {"url": _url("The receiver's URL; empty: each person's own webhook URL.")},
-        Provider.APPRISE: {"url": AppriseUrlField(label="Apprise URL", max_length=2000,
-                                                  help_text="e.g. tgram://bottoken/ChatID; empty: each person's own.")},
+        # The target URLs below carry the receiver's token: write-only, stored with the secrets.
+        Provider.SLACK: {URL_KEY: _url("The incoming webhook's URL; empty: each person's own chat URL.",
+                                       widget=_write_only())},
+        Provider.TEAMS: {URL_KEY: _url("The workflow's URL; empty: each person's own chat URL.", widget=_write_only())},
+        Provider.WEBHOOK_KIND: {URL_KEY: _url("The receiver's URL; empty: each person's own webhook URL.",
+                                              widget=_write_only())},
+        Provider.APPRISE: {URL_KEY: AppriseUrlField(
+            label="Apprise URL", max_length=2000, widget=_write_only(),
+            help_text="e.g. tgram://bottoken/ChatID; empty: each person's own.")},
     }
 
 
@@ -272,6 +297,9 @@ def settings_initial(kind, stored):
     own = kind_fields().get(kind, {})
     initial = {}
     for key, field in own.items():
+        if kind in URL_KINDS and key == URL_KEY:
+            stored.pop(key, None)  # a credential: never shown back, not even in the JSON
+            continue
         if key not in stored:
             if key in SETTING_DEFAULTS:
                 initial[setting_field_name(kind, key)] = SETTING_DEFAULTS[key]
@@ -325,9 +353,10 @@ class ProviderForm(forms.Form):
     extra_settings = JsonObjectField(
         required=False, rows=4, label="Other settings (JSON, advanced)",
         help_text="Any further settings as a JSON object; the fields above cover the usual ones.")
-    clear_secrets = forms.BooleanField(required=False, label="Forget the stored credentials")
+    clear_secrets = forms.BooleanField(required=False, label="Forget the stored credentials",
+                                       help_text="A chat or webhook provider's stored URL is one of them.")
 
-    def __init__(self, *args, stored_secrets=False, **kwargs):
+    def __init__(self, *args, stored_secrets=False, stored_url="", stored_kind="", **kwargs):
         super().__init__(*args, **kwargs)
         self.stored_secrets = stored_secrets
         self.kinds = {}  # kind -> {setting key: form field name}
@@ -338,6 +367,11 @@ class ProviderForm(forms.Form):
                 name = setting_field_name(kind, key)
                 self.fields[name] = field
                 self.kinds[kind][key] = name
+        if stored_url:
+            # Whichever URL kind is chosen, an empty URL field keeps the stored URL.
+            hint = url_hint(stored_kind, stored_url)
+            for kind in URL_KINDS:
+                self.fields[setting_field_name(kind, URL_KEY)].help_text = f"Stored: {hint} {KEEP}"
         for key, label in SECRET_FIELDS:
             self.fields[f"secret_{key}"] = forms.CharField(
                 label=label, required=False, max_length=2000, strip=False,
@@ -369,7 +403,7 @@ class ProviderForm(forms.Form):
             label = self.fields[own[key]].label if key in own else self.fields[key].label
             self.add_error("extra_settings", f"'{key}' has its own field ({label}); set it there, not in the JSON.")
         for key, name in own.items():
-            if name in self.errors:
+            if name in self.errors or (kind in URL_KINDS and key == URL_KEY):
                 continue
             value = data.get(name)
             if value in (None, "", [], {}) or SETTING_DEFAULTS.get(key, object()) == value:
@@ -440,11 +474,15 @@ class ProviderForm(forms.Form):
 
     def secrets(self, stored):
         """The secrets to save (None: keep the stored ones as they are). An empty field keeps
-        its stored value; "forget" keeps only what was typed now."""
+        its stored value; "forget" keeps only what was typed now (the target URL included)."""
         data = self.cleaned_data
         given = {key: data[f"secret_{key}"] for key, _ in SECRET_FIELDS if data.get(f"secret_{key}")}
+        kind = data.get("kind")
+        if kind in URL_KINDS and data.get(setting_field_name(kind, URL_KEY)):
+            given[URL_KEY] = data[setting_field_name(kind, URL_KEY)]
         if data.get("clear_secrets"):
-            return given
+            # The provider service keeps a URL that new secrets do not name: forgetting it is said.
+            return {URL_KEY: "", **given} if kind in URL_KINDS else given
         if not given:
             return None
         return {**stored, **given}

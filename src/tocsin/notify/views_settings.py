@@ -2,8 +2,6 @@
 a person's notification chains (the person, or whoever may change their contact details), and
 the chat channels of a service or a team (its team's managers). Thin: the same services as the API."""
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -32,14 +30,6 @@ CHANNELS_PERMISSION = "catalog:manage"  # for the owner team of the service (or 
 # --- providers -----------------------------------------------------------------
 
 
-def _stored_secrets(provider):
-    try:
-        value = json.loads(provider.secrets) if provider.secrets else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _providers_page(request, *, form=None, test_forms=None, test_result=None, status=200):
     rows = []
     channel_names = dict(CHANNELS)
@@ -58,7 +48,7 @@ def providers(request):
 
 
 def _save_provider(request, form, provider):
-    stored = _stored_secrets(provider) if provider else {}
+    stored = services.stored_secrets(provider) if provider else {}
     try:
         return services.save_provider(provider, actor=actor(request), secrets=form.secrets(stored), **form.values())
     except ValidationError as exc:
@@ -82,15 +72,18 @@ def provider_create(request):
 @permission_required(PROVIDERS_PERMISSION)
 def provider_edit(request, provider_id):
     provider = get_object_or_404(Provider, pk=provider_id)
-    has_secrets = bool(_stored_secrets(provider))
+    # The stored URL of a chat or webhook provider is a credential: only a hint of it reaches the page.
+    url = services.stored_url(provider)
+    stored = {"stored_secrets": bool(services.stored_secrets(provider) or url), "stored_url": url,
+              "stored_kind": provider.kind}
     if request.method == "GET":
         initial = {"name": provider.name, "kind": provider.kind, "channels": provider.channels,
                    "priority": provider.priority, "enabled": provider.enabled,
                    "rate_per_minute": provider.rate_per_minute, "max_concurrent": provider.max_concurrent,
                    **settings_initial(provider.kind, provider.settings)}
-        form = ProviderForm(initial=initial, stored_secrets=has_secrets)
+        form = ProviderForm(initial=initial, **stored)
         return render(request, "notify/settings_provider_edit.html", {"form": form, "provider": provider})
-    form = ProviderForm(request.POST, stored_secrets=has_secrets)
+    form = ProviderForm(request.POST, **stored)
     if form.is_valid():
         saved = _save_provider(request, form, provider)
         if saved is not None:

@@ -23,7 +23,8 @@ class Apprise(Provider):
     async def send(self, message: Message, client: httpx.AsyncClient) -> Outcome:
         if apprise_library is None:
             return Outcome(FAILED, error=NOT_INSTALLED)
-        url = message.to or self.config.settings.get("url", "")
+        # The target URL is a credential, kept with the secrets; rows saved before kept it in the settings.
+        url = message.to or self.config.secrets.get("url") or self.config.settings.get("url", "")
         notifier = apprise_library.Apprise()
         # Apprise URLs hold the service's token: the error names the scheme, never the URL.
         if not url or not notifier.add(url):

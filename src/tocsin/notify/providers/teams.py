@@ -33,7 +33,8 @@ class Teams(Provider):
     channels = ("chat",)
 
     async def send(self, message: Message, client: httpx.AsyncClient) -> Outcome:
-        url = message.to or self.config.settings.get("url", "")
+        # The target URL is a credential, kept with the secrets; rows saved before kept it in the settings.
+        url = message.to or self.config.secrets.get("url") or self.config.settings.get("url", "")
         problem = await refusal(url, self.config.settings)
         if problem:
             return Outcome(FAILED, error=f"Teams webhook: {problem}")

@@ -34,7 +34,8 @@ class Webhook(Provider):
         secret = self.config.secrets.get("secret", "")
         if not secret:
             return Outcome(FAILED, error="secrets.secret is missing (the signing key)")
-        url = message.to or self.config.settings.get("url", "")
+        # The target URL is a credential, kept with the secrets; rows saved before kept it in the settings.
+        url = message.to or self.config.secrets.get("url") or self.config.settings.get("url", "")
         problem = await refusal(url, self.config.settings)
         if problem:
             return Outcome(FAILED, error=f"webhook: {problem}")
