@@ -261,7 +261,7 @@ def main():
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--alerts", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=50, help="alerts a second sent by the client (default 50)")
+    parser.add_argument("--rate", type=float, default=10, help="alerts a second sent by the client, each opening an incident (default 10)")
     parser.add_argument("--people", type=int, default=200, help="people (and services) paged (default 200)")
     parser.add_argument("--fanout", type=int, default=10_000, help="recipients of the fan-out (0 skips it)")
     parser.add_argument("--skip-latency", action="store_true")

@@ -19,7 +19,7 @@ from .send_loop import SendLoop
 
 log = logging.getLogger("tocsin.notify")
 RECORD_AT_ONCE = 500
-RECORD_LINGER = 0.02  # seconds the recorder waits for more answers while sends are still out
+RECORD_LINGER = 0.05  # seconds the recorder waits for more answers while sends are still out
 
 
 class Pool:
