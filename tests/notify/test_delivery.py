@@ -232,6 +232,34 @@ def test_a_dead_process_journal_is_kept_until_its_sends_lapse_and_then_recorded_
     assert twilio_stub.messages == [] and not dead.exists()
 
 
+def test_a_bundle_the_journal_recovers_is_not_sent_again(clock, providers, pages, trigger, responder, twilio_stub):
+    """The process died after Twilio took a bundle: the carrier is recorded from the journal, and
+    the pages it carried stay carried instead of going out a second time."""
+    import socket
+
+    from tocsin.notify import journal, sending
+
+    bob = responder("Bob", sms=BOB_SMS)
+    pages([bob])
+    for n in (1, 2, 3):
+        trigger(f"Disk full on db-{n}")
+    original = sending.pool.submit
+    sending.pool.submit = lambda sendings: None
+    try:
+        clock.settle()
+    finally:
+        sending.pool.submit = original
+    [carrier] = Attempt.objects.filter(channel="sms", carrier__isnull=True)
+    dead = journal.folder() / f"{socket.gethostname()}-4194301.jsonl"
+    dead.parent.mkdir(parents=True, exist_ok=True)
+    dead.write_text(json.dumps({"send": journal.key(carrier.pk, str(carrier.message_id), carrier.claimed_until),
+                                "provider": "twilio", "id": "SM-bundle", "status": "sent"}) + "\n")
+    clock.settle(carrier.claimed_until + timedelta(seconds=1))
+    assert sorted(Attempt.objects.filter(channel="sms").values_list("status", flat=True)) == [
+        Attempt.BUNDLED, Attempt.BUNDLED, Attempt.SENT]
+    assert twilio_stub.messages == []
+
+
 def test_the_full_loop_an_alert_pages_by_sms_and_email_and_the_reply_1_acknowledges(
         clock, providers, pages, trigger, alice, paging_service, smtp_sink, twilio_stub, settings):
     """Alert in, SMS and e-mail out, the SMS reply "1" (signed as Twilio signs it) acknowledges,

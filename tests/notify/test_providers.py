@@ -115,6 +115,28 @@ def test_email_carries_any_text_intact_and_a_reply_address(smtp_sink):
     assert not received.defects and not any(part.defects for part in received.walk())
 
 
+def test_email_to_an_international_domain_goes_out_in_its_ascii_form(smtp_sink):
+    outcome = send(smtp_config(smtp_sink), mail(to="carol@bücher.example"))
+    assert outcome.status == DELIVERED, outcome.error
+    [received] = smtp_sink.wait_for(1)
+    assert smtp_sink.envelopes[0].rcpt_tos == ["carol@xn--bcher-kva.example"] and received["To"] == \
+        "carol@xn--bcher-kva.example"
+    refused = send(smtp_config(smtp_sink), mail(to="zoë@example.org"))
+    assert (refused.status, refused.transient) == (FAILED, False) and "SMTPUTF8" in refused.error
+
+
+def test_a_reply_address_is_given_out_only_where_replies_can_arrive(settings):
+    from tocsin.notify import tokens
+
+    settings.TOCSIN_INBOUND_MAIL_DOMAIN = ""
+    for base_url, reachable in (("http://127.0.0.1:8000", False), ("http://[::1]:8000", False),
+                                ("http://localhost:8000", False), ("https://tocsin.example.org", True)):
+        settings.BASE_URL = base_url
+        assert tokens.replies_reach_us() is reachable, base_url
+    settings.BASE_URL, settings.TOCSIN_INBOUND_MAIL_DOMAIN = "http://127.0.0.1:8000", "replies.example.org"
+    assert tokens.replies_reach_us() and tokens.reply_address("t0k3n") == "ack+t0k3n@replies.example.org"
+
+
 def test_email_reuses_its_connection_and_replaces_one_the_server_closed(smtp_sink):
     peers = []
     take = smtp_sink.handle_DATA

@@ -77,7 +77,9 @@ class Engine:
         lock = SqliteEngineLock() if connection.vendor == "sqlite" else None
         if lock:
             lock.acquire()
-        signals.engine_starting.send(sender=Engine, name=self.name)
+        for receiver, failure in signals.engine_starting.send_robust(sender=Engine, name=self.name):
+            if failure is not None:  # what it would have started starts when first needed
+                log.error("an app could not prepare for the engine: %r", failure, extra={"worker": self.name})
         on_start()
         self._stop = stop
         helpers = threading.Event()

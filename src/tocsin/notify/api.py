@@ -18,6 +18,7 @@ from tocsin.incidents.models import Incident
 
 from . import chains, providers, services, testing
 from .models import URGENCIES, Attempt, NotificationRule, Provider
+from .providers.email import ascii_address
 from .schemas import AttemptOut, ChainOut, ProviderIn, ProviderOut, ProviderPatch, RulesIn, TestSendIn, TestSendOut
 
 router = Router(tags=["notifications"])
@@ -106,17 +107,17 @@ def test_provider(request, provider_id: ObjectId, payload: TestSendIn):
 
 
 def _test_address(channel, to):
-    """`to` checked as a contact value of the channel's kind (a 400 naming `to`). An e-mail domain goes
-    out in its ASCII (IDNA) form: a relay without SMTPUTF8 takes nothing else."""
+    """`to` checked as a contact value of the channel's kind (a 400 naming `to`); an e-mail address
+    as a relay without SMTPUTF8 takes it (its domain in IDNA form)."""
     kind = {"email": "email", "sms": "sms", "voice": "voice", "webhook": "webhook"}.get(channel, "chat")
     value = normalise(kind, to, field="to")
     if kind != "email":
         return value
-    local, _, domain = value.rpartition("@")
     try:
-        return f"{local}@{domain.encode('idna').decode('ascii')}"
+        return ascii_address(value)
     except UnicodeError:
-        raise ValidationError({"to": "The e-mail address has a domain that cannot be written in ASCII."}) from None
+        raise ValidationError({"to": "The e-mail address cannot be written in ASCII (its part before the @, "
+                                     "or its domain)."}) from None
 
 
 @router.get("/incidents/{incident_id}/deliveries", response=list[AttemptOut],

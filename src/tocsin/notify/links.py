@@ -4,7 +4,7 @@ import functools
 from urllib.parse import quote
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 # Stand for the token or number in a link's path, reversed once: a fan-out builds three links a
 # message, and reversing each cost more than the rest of the message's links.
@@ -17,12 +17,13 @@ def absolute(path):
 
 
 @functools.lru_cache(maxsize=16)
-def _path(name, slot, urlconf):
-    return reverse(name, args=[slot])
+def _path(name, slot, urlconf, prefix):
+    return reverse(name, args=[slot], urlconf=urlconf)
 
 
 def _link(name, slot, value):
-    return absolute(_path(name, slot, settings.ROOT_URLCONF).replace(str(slot), quote(str(value), safe=""), 1))
+    path = _path(name, slot, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    return absolute(path.replace(str(slot), quote(str(value), safe=""), 1))
 
 
 def ack_url(token):
@@ -40,4 +41,4 @@ def incident_url(incident):
 def warm():
     """Reads the URL configuration (an import of every view), so that the first message after a
     start does not wait for it."""
-    ack_url("token"), resolve_url("token"), _path("incident", _NUMBER_SLOT, settings.ROOT_URLCONF)
+    ack_url("token"), resolve_url("token"), _link("incident", _NUMBER_SLOT, 1)

@@ -36,7 +36,7 @@ def build(carrier, carried, now, token_rows, templates=None):
     rendered = rendering.render(carrier.channel, incident.urgency, context, templates)
     data = {"incident_id": incident.pk, "number": incident.number, "reference": incident.reference,
             "title": incident.title, "urgency": incident.urgency, "status": incident.status,
-            "reply_to": tokens.reply_address(ack), **urls,
+            "reply_to": tokens.reply_address(ack) if tokens.replies_reach_us() else "", **urls,
             "bundle": [i.reference for i, _ in bundle]}
     return Message(channel=carrier.channel, to=carrier.method.value, subject=rendered.subject, text=rendered.text,
                    html=rendered.html, data=data, key=str(carrier.message_id),

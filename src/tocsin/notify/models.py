@@ -113,6 +113,8 @@ class Attempt(models.Model):
         constraints = [models.UniqueConstraint(fields=["request", "step"], name="attempt_once_per_step")]
         indexes = [
             models.Index(fields=["due_at"], condition=Q(status__in=("scheduled", "sending")), name="attempt_waiting"),
+            # Sends whose lease lapsed (sending.recover), looked for before every claim.
+            models.Index(fields=["claimed_until"], condition=Q(status="sending"), name="attempt_leased"),
             models.Index(fields=["incident", "created_at"], name="attempt_incident"),
             models.Index(fields=["person", "channel", "sent_at"], name="attempt_person_recent"),
             models.Index(fields=["provider_message_id"], condition=~Q(provider_message_id=""),

@@ -53,11 +53,15 @@ class Pool:
     def submit(self, sendings):
         if not sendings:
             return
-        sender = self.start()
         with self._idle:
             self._busy += len(sendings)
             self._in_flight.update(s.attempt_id for s in sendings)
-        sender.submit(sendings)
+        try:
+            self.start().submit(sendings)
+        except Exception:  # noqa: BLE001 - whatever it was, these sends are taken again after their lease
+            log.exception("handing %d sends to the sender failed; they are taken again when their lease lapses",
+                          len(sendings))
+            self._lost(sendings)
 
     def _lost(self, sendings):
         """The sending process died with these unanswered: their leases lapse and the run after
@@ -79,7 +83,8 @@ class Pool:
                     batch.append(self._answers.get(timeout=max(0.0, until - time.monotonic())))
                 except stdlib_queue.Empty:
                     break
-            recorded = self._record([answer for answer in batch if not answer.lapsed])
+            answered = [answer for answer in batch if not answer.lapsed]
+            recorded = self._record(answered) if answered else True
             if self._busy <= len(batch):
                 connection.close()  # idle: kept only through a burst
             with self._idle:
@@ -109,6 +114,18 @@ class Pool:
                 return False
         log.error("recording send results kept failing; the journal keeps what was sent")
         return False
+
+    def unrecorded(self):
+        """Whether some sends were answered (or lost) without reaching the database since the
+        journal last started afresh."""
+        return self._unrecorded
+
+    def journal_settled(self):
+        """Called once no send noted in this process's journal can still lapse: it starts afresh."""
+        with self._idle:
+            if not self._busy:
+                self._unrecorded = False
+                journal.clear()
 
     def in_flight(self):
         """Attempt ids this process is sending or recording right now: never taken again here."""

@@ -11,6 +11,7 @@ process starts with the next messages."""
 import ctypes
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue as stdlib_queue
 import signal
@@ -45,10 +46,18 @@ class SendProcess:
         ours, theirs = context.Pipe()
         process = context.Process(target=_serve, args=(theirs, str(journal.claim()), os.getpid()),
                                   name="tocsin-sending", daemon=True)
-        process.start()
+        _start_kept(process)
         theirs.close()
         # Ready once it has loaded Tocsin (a second or so), so that a first page does not wait for it.
-        if not (ours.poll(READY_SECONDS) and ours.recv() == READY):
+        try:
+            ready = ours.poll(READY_SECONDS) and ours.recv() == READY
+        except (EOFError, OSError):
+            ready = None
+        if ready is None:  # it died while starting
+            ours.close()
+            process.join(timeout=5)
+            raise RuntimeError(f"the sending process ended while starting (exit code {process.exitcode})")
+        if not ready:
             log.error("the sending process did not start within %d s; sends wait for it", READY_SECONDS)
         self._conn, self.process = ours, process
         self._receiver = threading.Thread(target=self._receive, args=(ours, process), name="notify-answers",
@@ -71,6 +80,10 @@ class SendProcess:
                 self._conn.send(sendings)
             except OSError:
                 pass  # it died; _receive hands them back as lost
+            except Exception:  # never left us (a message that cannot be pickled): the caller gives them back
+                for sending in sendings:
+                    self._out.pop(sending.attempt_id, None)
+                raise
 
     def _receive(self, conn, process):
         while True:
@@ -97,6 +110,27 @@ class SendProcess:
         else:
             log.info("the sending process ended (exit code %s)", process.exitcode)
         self.lost(lost)
+
+
+def _start_kept(process):
+    """Starts `process` from a thread that lives as long as it does: the kernel's parent-death
+    signal (below) follows the thread that started a process, not the process, and the thread
+    asking for a send may be gone long before the sending process should be."""
+    started, failed = threading.Event(), []
+
+    def keep():
+        try:
+            process.start()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            failed.append(exc)
+        started.set()
+        if not failed:
+            multiprocessing.connection.wait([process.sentinel])
+
+    threading.Thread(target=keep, name="notify-sending-keeper", daemon=True).start()
+    started.wait()
+    if failed:
+        raise failed[0]
 
 
 def _die_with(parent_pid):

@@ -26,10 +26,9 @@ ANSWER_FIELDS = ["status", "due_at", "claimed_until", "provider", "failover_from
 
 
 def _lapsed(now):
-    """Ids of sends whose lease ran out: their process died, or is still at it (this process's
-    own are left alone)."""
-    ids = set(Attempt.objects.filter(status=Attempt.SENDING, claimed_until__lt=now).values_list("pk", flat=True))
-    return ids - pool.in_flight() if ids else ids
+    """Sends whose lease ran out: their process died, or is still at it. This process's own are
+    left out by the callers, in Python (a fan-out has thousands in flight)."""
+    return Q(status=Attempt.SENDING, claimed_until__lt=now)
 
 
 def _share_incidents(attempts, incidents=Incident.objects):
@@ -41,54 +40,60 @@ def _share_incidents(attempts, incidents=Incident.objects):
     return attempts
 
 
-def _due(now, size, lapsed):
-    due = Q(status=Attempt.SCHEDULED, due_at__lte=now)
-    rows = (Attempt.objects.filter(due | Q(pk__in=lapsed) if lapsed else due)
+def _due(now, size, in_flight):
+    rows = (Attempt.objects.filter(Q(status=Attempt.SCHEDULED, due_at__lte=now) | _lapsed(now))
             .select_related("request", "person__user", "method").order_by("due_at", "pk"))
     if connection.vendor == "postgresql":
         rows = rows.select_for_update(skip_locked=True, of=("self",))
     # What rendering reads of each incident, in one query (and one for related services).
-    return _share_incidents(list(rows[:size]), Incident.objects.select_related("service__owner_team", "priority")
+    return _share_incidents([a for a in rows[:size] if a.pk not in in_flight],
+                            Incident.objects.select_related("service__owner_team", "priority")
                             .prefetch_related("related_services"))
 
 
-def recover(now):
-    """Sends whose lease lapsed: those a journal says a provider took are recorded as sent (the
-    rest are taken again by the claim that follows); returns the lapsed ids not recovered.
-    A stale journal goes once none of its sends can lapse any more."""
-    lapsed, stale = _lapsed(now), journal.stale_files()
-    if not lapsed and not stale:
-        return lapsed
+def recover(now, in_flight):
+    """Sends whose lease lapsed: those a journal says a provider took are recorded as sent; the
+    rest are taken again by the claim that follows. A journal goes once none of its sends can
+    lapse any more (this process's own is started afresh)."""
+    lapsed = any(pk not in in_flight for pk in Attempt.objects.filter(_lapsed(now)).values_list("pk", flat=True))
+    stale = journal.stale_files()
+    if not lapsed and not stale and not pool.unrecorded():
+        return
     entries = journal.read(stale)
     with transaction.atomic():
-        rows = Attempt.objects.filter(pk__in=lapsed, status=Attempt.SENDING, carrier__isnull=True)
+        rows = Attempt.objects.filter(_lapsed(now), carrier__isnull=True).select_related("incident", "person")
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(skip_locked=True, of=("self",))
         rec = outcomes.Recorder(now)
-        for attempt in rows.select_related("incident", "person") if lapsed and entries else ():
+        for attempt in rows if lapsed and entries else ():
             entry, _ = entries.get(journal.key(attempt.pk, str(attempt.message_id), attempt.claimed_until), (None, None))
-            if entry is None:
+            if entry is None or attempt.pk in in_flight:
                 continue
             outcome = Outcome(entry["status"], entry.get("id") or "")
             outcomes.record_send(attempt, outcome, provider=entry.get("provider", ""), failover_from="",
                                  latency_ms=None, rec=rec, carries=True)
             attempt.save()
-            lapsed.discard(attempt.pk)
         rec.flush()
-        if stale:
-            ids = {int(key.partition(":")[0]) for key, (_, path) in entries.items() if path in stale}
-            waiting = {journal.key(pk, str(message_id), lease) for pk, message_id, lease in Attempt.objects.filter(
-                pk__in=ids, status=Attempt.SENDING).values_list("pk", "message_id", "claimed_until")}
-            keep = {path for key, (_, path) in entries.items() if key in waiting}
-            transaction.on_commit(lambda: journal.remove([path for path in stale if path not in keep]))
-    return lapsed
+        waiting = _waiting(entries)
+        keep = {path for key, (_, path) in entries.items() if key in waiting}
+        own_settled = not any(path not in stale for path in keep)
+        transaction.on_commit(lambda: (journal.remove([path for path in stale if path not in keep]),
+                                       own_settled and pool.journal_settled()))
+
+
+def _waiting(entries):
+    """The journal's send keys whose attempt is still being sent under that lease."""
+    ids = {int(attempt_id) for attempt_id, _, _ in (key.partition(":") for key in entries) if attempt_id.isdigit()}
+    return {journal.key(pk, str(message_id), lease) for pk, message_id, lease in Attempt.objects.filter(
+        pk__in=ids, status=Attempt.SENDING).values_list("pk", "message_id", "claimed_until")}
 
 
 def send_due(now, size=BATCH):
     """Claim up to `size` due attempts and start sending them; returns how many were looked at."""
-    lapsed = recover(now)
+    in_flight = pool.in_flight()
+    recover(now, in_flight)
     with transaction.atomic():
-        due = _due(now, size, lapsed)
+        due = _due(now, size, in_flight)
         if not due:
             return 0
         rec = outcomes.Recorder(now)

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import ipaddress
 import secrets
 from datetime import timedelta
 
@@ -117,6 +118,17 @@ def redeem(token, *, now, action=None):
 def reply_address(token):
     """The Reply-To of a notification e-mail: a reply to it acknowledges (see mail_replies)."""
     return f"{REPLY_MAILBOX}+{token}@{mailboxes.domain()}"
+
+
+def replies_reach_us():
+    """Whether a reply address can be given out: not while Tocsin's mail domain is localhost or
+    an IP address (the default BASE_URL's), where no reply would arrive."""
+    domain = mailboxes.domain()
+    try:
+        ipaddress.ip_address(domain.strip("[]"))
+    except ValueError:
+        return domain != "localhost"
+    return False
 
 
 # --- acting as a paged person ---------------------------------------------------------------------

@@ -76,6 +76,14 @@ def message_id(key, sender):
     return f"<{_KEY_SAFE.sub('-', key)}@{domain}>"
 
 
+def ascii_address(address):
+    """`address` as a relay without SMTPUTF8 takes it: the domain in its IDNA form; a local part
+    that is not ASCII raises UnicodeError."""
+    local, _, domain = address.strip().rpartition("@")
+    local.encode("ascii")
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
+
+
 def _failure(exc):
     """aiosmtplib's exceptions as an Outcome: a 4xx answer or a lost connection is worth a retry,
     a 5xx answer is not."""
@@ -126,15 +134,14 @@ class Smtp(Provider):
             cert_bundle=settings.get("ca_file") or None,
         )
 
-    def compose(self, message: Message) -> bytes:
+    def compose(self, message: Message, to, message_id) -> bytes:
         """The message as it goes over the wire (see mime)."""
         # Tells vacation responders not to answer, and our own listener to ignore a loop.
         extra = [("Auto-Submitted", "auto-generated")]
         if message.data.get("reply_to"):  # a reply to it acknowledges (mail_replies)
             extra.append(("Reply-To", message.data["reply_to"]))
-        sender = self.config.settings["from_address"]
-        return mime.page(sender=sender, to=message.to, subject=message.subject, text=message.text,
-                         html=message.html, message_id=message_id(message.key, parseaddr(sender)[1]), extra=extra)
+        return mime.page(sender=self.config.settings["from_address"], to=to, subject=message.subject,
+                         text=message.text, html=message.html, message_id=message_id, extra=extra)
 
     async def send(self, message: Message, client: httpx.AsyncClient) -> Outcome:
         problem = self._problem()
@@ -143,14 +150,20 @@ class Smtp(Provider):
         if "@" not in message.to:
             return Outcome(FAILED, error="the destination is not an e-mail address")
         try:
-            mail = self.compose(message)
+            to = ascii_address(message.to)
+        except UnicodeError:
+            return Outcome(FAILED, error="the address has characters before the @ that relays without SMTPUTF8 "
+                                         "refuse, or a domain that cannot be written in ASCII")
+        sender = parseaddr(self.config.settings["from_address"])[1]
+        identity = message_id(message.key, sender)
+        try:
+            mail = self.compose(message, to, identity)
         except (ValueError, IndexError) as exc:
             return Outcome(FAILED, error=f"the message cannot be built: {exc}")
         relay = (asyncio.get_running_loop(), self._relay())
-        envelope = (parseaddr(self.config.settings["from_address"])[1], [message.to], mail)
         async with _slots.setdefault(relay, asyncio.Semaphore(MAX_CONNECTIONS)):
-            failed = await self._send_on(relay, envelope)
-        return failed or Outcome(DELIVERED, provider_message_id=message_id(message.key, envelope[0]))
+            failed = await self._send_on(relay, (sender, [to], mail))
+        return failed or Outcome(DELIVERED, provider_message_id=identity)
 
     async def _send_on(self, relay, envelope):
         """None once the relay has taken the message, else the failure's Outcome."""
