@@ -14,7 +14,6 @@ from html import unescape
 import pytest
 from django.contrib.staticfiles import finders
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tocsin.core import audit
 from tocsin.notify import direct, services
@@ -24,6 +23,8 @@ from tocsin.notify.models import Provider
 from tocsin.notify.provider_choice import config_of
 from tocsin.notify.providers import apprise as apprise_provider
 from tocsin.notify.providers.base import DELIVERED, Message, build
+
+from tests.support.migrations import migrate_to, migrate_to_latest
 
 from .servers import WebhookReceiver
 
@@ -407,13 +408,6 @@ def test_the_api_refuses_a_bad_url_by_name_without_quoting_it(admin, kind, paylo
     assert TOKEN not in response.content.decode() and not Provider.objects.exists()
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_moves_stored_urls_into_the_encrypted_secrets_and_back():
     before, after = [("notify", "0001_initial")], [("notify", "0002_provider_url_secret")]
@@ -424,11 +418,11 @@ def test_the_migration_moves_stored_urls_into_the_encrypted_secrets_and_back():
         "teams": ("teams", {}, ""),
     }
     try:
-        old = _migrate(before)
+        old = migrate_to(before)
         for name, (kind, settings, secrets) in rows.items():
             old.get_model("notify", "Provider").objects.create(name=name, kind=kind, channels=["chat"],
                                                                settings=settings, secrets=secrets)
-        new = _migrate(after).get_model("notify", "Provider")
+        new = migrate_to(after).get_model("notify", "Provider")
         moved = {p.name: (p.settings, json.loads(p.secrets) if p.secrets else {}) for p in new.objects.all()}
         assert moved == {
             "slack": ({"allow_private_addresses": True}, {"url": HOOK}),
@@ -439,10 +433,8 @@ def test_the_migration_moves_stored_urls_into_the_encrypted_secrets_and_back():
         with connection.cursor() as cursor:
             cursor.execute("SELECT settings, secrets FROM notify_provider")
             assert TOKEN not in str(cursor.fetchall())
-        back = _migrate(before).get_model("notify", "Provider")
+        back = migrate_to(before).get_model("notify", "Provider")
         assert {p.name: (p.kind, p.settings, p.secrets) for p in back.objects.all()} == {
             name: row for name, row in rows.items()}
     finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate_to_latest()
