@@ -38,7 +38,7 @@ def sending(attempt_id, port, *, lease_seconds=90):
     return Sending(attempt_id, now + timedelta(seconds=lease_seconds), message, [provider], {}, now)
 
 
-def test_sends_go_out_from_the_sending_process_and_their_answers_come_back(process_pool, smtp_sink):
+def test_sends_go_out_from_the_sending_process_and_their_answers_come_back(smtp_sink, process_pool):
     pool, recorded = process_pool
     pool.submit([sending(n, smtp_sink.port) for n in range(1, 21)])
     assert pool.wait_idle(timeout=60)
@@ -49,7 +49,7 @@ def test_sends_go_out_from_the_sending_process_and_their_answers_come_back(proce
     assert pool._sender.process.pid != os.getpid() and pool.in_flight() == set()
 
 
-def test_the_sending_process_notes_accepted_sends_in_the_engines_journal(process_pool, smtp_sink):
+def test_the_sending_process_notes_accepted_sends_in_the_engines_journal(smtp_sink, process_pool):
     pool, recorded = process_pool
     pool.record = lambda answers: (_ for _ in ()).throw(RuntimeError("the database is away"))
     pool.submit([sending(7, smtp_sink.port)])
@@ -69,7 +69,7 @@ def _silent_server():
     return listener, held
 
 
-def test_a_sending_process_that_dies_gives_back_its_sends_and_a_new_one_takes_the_next(process_pool, smtp_sink):
+def test_a_sending_process_that_dies_gives_back_its_sends_and_a_new_one_takes_the_next(smtp_sink, process_pool):
     pool, recorded = process_pool
     silent, _held = _silent_server()
     try:
@@ -91,7 +91,7 @@ def test_a_sending_process_that_dies_gives_back_its_sends_and_a_new_one_takes_th
         silent.close()
 
 
-def test_once_every_answer_is_recorded_the_journal_starts_afresh(process_pool, smtp_sink):
+def test_once_every_answer_is_recorded_the_journal_starts_afresh(smtp_sink, process_pool):
     pool, recorded = process_pool
     pool.submit([sending(3, smtp_sink.port)])
     assert pool.wait_idle(timeout=60)
