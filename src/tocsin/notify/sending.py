@@ -81,11 +81,14 @@ def recover(now, in_flight):
                                        own_settled and pool.journal_settled()))
 
 
-def _waiting(entries):
-    """The journal's send keys whose attempt is still being sent under that lease."""
-    ids = {int(attempt_id) for attempt_id, _, _ in (key.partition(":") for key in entries) if attempt_id.isdigit()}
-    return {journal.key(pk, str(message_id), lease) for pk, message_id, lease in Attempt.objects.filter(
-        pk__in=ids, status=Attempt.SENDING).values_list("pk", "message_id", "claimed_until")}
+def _waiting(entries, chunk=10_000):
+    """The journal's send keys whose attempt is still being sent under that lease (asked in chunks:
+    a journal can hold more ids than a statement takes parameters)."""
+    ids = sorted({int(attempt_id) for attempt_id, _, _ in (key.partition(":") for key in entries)
+                  if attempt_id.isdigit()})
+    return {journal.key(pk, str(message_id), lease) for start in range(0, len(ids), chunk)
+            for pk, message_id, lease in Attempt.objects.filter(pk__in=ids[start:start + chunk], status=Attempt.SENDING)
+            .values_list("pk", "message_id", "claimed_until")}
 
 
 def send_due(now, size=BATCH):
