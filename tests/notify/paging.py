@@ -56,6 +56,11 @@ def clock(transactional_db):
 @pytest.fixture
 def providers(transactional_db, smtp_sink, twilio_stub, settings):
     settings.TOCSIN_BASE_URL = "http://tocsin.test"
+    return create_local_providers(smtp_sink, twilio_stub)
+
+
+def create_local_providers(smtp_sink, twilio_stub):
+    """An SMTP provider for the local sink and a Twilio provider for the local stub."""
     mail = Provider.objects.create(name="mail", kind=Provider.SMTP, channels=["email"], settings={
         "host": smtp_sink.host, "port": smtp_sink.port, "from_address": "tocsin@example.org", "security": "none"})
     twilio = Provider.objects.create(
@@ -63,6 +68,13 @@ def providers(transactional_db, smtp_sink, twilio_stub, settings):
         settings={"base_url": twilio_stub.url, "from_number": "+15005550006"},
         secrets=json.dumps({"account_sid": twilio_stub.account_sid, "auth_token": twilio_stub.auth_token}))
     return {"mail": mail, "twilio": twilio}
+
+
+def only_local_providers(monkeypatch, settings):
+    """No provider from the environment, and links on the test client's host."""
+    for name in ("TOCSIN_SMTP_URL", "TOCSIN_TWILIO_ACCOUNT_SID", "TOCSIN_TWILIO_AUTH_TOKEN", "TOCSIN_TWILIO_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings.BASE_URL = "http://testserver"
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 reach the people concerned once, through the first usable step of their low-urgency chain, at the
 real SMTP sink and Twilio stub, however often the event or its job comes round."""
 
-import json
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 import pytest
@@ -13,9 +12,11 @@ from tocsin.directory import services as directory
 from tocsin.engine import queue, runner
 from tocsin.engine.models import Job
 from tocsin.notify import reminders
-from tocsin.notify.models import NotificationRule, Provider
+from tocsin.notify.models import NotificationRule
 from tocsin.oncall import signals
 from tocsin.oncall.models import Schedule, ShiftSwap
+
+from .paging import create_local_providers, only_local_providers
 
 SYSTEM = audit.Actor.system("test")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=dt_timezone.utc)
@@ -24,15 +25,8 @@ BEN_PHONE = "+14155550102"
 
 @pytest.fixture
 def providers(db, smtp_sink, twilio_stub, settings, monkeypatch):
-    for name in ("TOCSIN_SMTP_URL", "TOCSIN_TWILIO_ACCOUNT_SID", "TOCSIN_TWILIO_AUTH_TOKEN", "TOCSIN_TWILIO_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings.BASE_URL = "http://testserver"
-    Provider.objects.create(name="mail", kind=Provider.SMTP, channels=["email"], settings={
-        "host": smtp_sink.host, "port": smtp_sink.port, "from_address": "tocsin@example.org", "security": "none"})
-    Provider.objects.create(
-        name="twilio", kind=Provider.TWILIO, channels=["sms", "voice"],
-        settings={"base_url": twilio_stub.url, "from_number": "+15005550006"},
-        secrets=json.dumps({"account_sid": twilio_stub.account_sid, "auth_token": twilio_stub.auth_token}))
+    only_local_providers(monkeypatch, settings)
+    create_local_providers(smtp_sink, twilio_stub)
     reminders.connect()
     return smtp_sink, twilio_stub
 

@@ -16,7 +16,9 @@ from tocsin.directory import services as directory
 from tocsin.engine import queue, runner
 from tocsin.engine.models import Job
 from tocsin.notify import jobs_synthetic, synthetic
-from tocsin.notify.models import Provider, SyntheticCheck, SyntheticRun
+from tocsin.notify.models import SyntheticCheck, SyntheticRun
+
+from .paging import create_local_providers, only_local_providers
 
 SYSTEM = audit.Actor.system("test")
 PROBE_PHONE = "+14155550142"
@@ -24,16 +26,9 @@ PROBE_PHONE = "+14155550142"
 
 @pytest.fixture
 def providers(db, smtp_sink, twilio_stub, settings, monkeypatch):
-    for name in ("TOCSIN_SMTP_URL", "TOCSIN_TWILIO_ACCOUNT_SID", "TOCSIN_TWILIO_AUTH_TOKEN", "TOCSIN_TWILIO_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings.BASE_URL = "http://testserver"
-    mail = Provider.objects.create(name="mail", kind=Provider.SMTP, channels=["email"], settings={
-        "host": smtp_sink.host, "port": smtp_sink.port, "from_address": "tocsin@example.org", "security": "none"})
-    twilio = Provider.objects.create(
-        name="twilio", kind=Provider.TWILIO, channels=["sms", "voice"],
-        settings={"base_url": twilio_stub.url, "from_number": "+15005550006"},
-        secrets=json.dumps({"account_sid": twilio_stub.account_sid, "auth_token": twilio_stub.auth_token}))
-    return {"mail": mail, "twilio": twilio, "sink": smtp_sink, "stub": twilio_stub}
+    only_local_providers(monkeypatch, settings)
+    made = create_local_providers(smtp_sink, twilio_stub)
+    return {**made, "sink": smtp_sink, "stub": twilio_stub}
 
 
 @pytest.fixture

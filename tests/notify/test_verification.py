@@ -19,7 +19,9 @@ from tocsin.core.models import AuditEntry
 from tocsin.directory import services as directory
 from tocsin.directory.models import ContactMethod
 from tocsin.notify import verification, views_verify
-from tocsin.notify.models import MethodVerification, Provider
+from tocsin.notify.models import MethodVerification
+
+from .paging import create_local_providers, only_local_providers
 
 SYSTEM = audit.Actor.system("test")
 ANA_PHONE = "+14155550101"
@@ -28,16 +30,9 @@ CODE = re.compile(r"\b(\d{6})\b")
 
 @pytest.fixture
 def providers(db, smtp_sink, twilio_stub, settings, monkeypatch):
-    for name in ("TOCSIN_SMTP_URL", "TOCSIN_TWILIO_ACCOUNT_SID", "TOCSIN_TWILIO_AUTH_TOKEN", "TOCSIN_TWILIO_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    settings.BASE_URL = "http://testserver"
+    only_local_providers(monkeypatch, settings)
     views_verify.link_posts.clear()
-    Provider.objects.create(name="mail", kind=Provider.SMTP, channels=["email"], settings={
-        "host": smtp_sink.host, "port": smtp_sink.port, "from_address": "tocsin@example.org", "security": "none"})
-    Provider.objects.create(
-        name="twilio", kind=Provider.TWILIO, channels=["sms", "voice"],
-        settings={"base_url": twilio_stub.url, "from_number": "+15005550006"},
-        secrets=json.dumps({"account_sid": twilio_stub.account_sid, "auth_token": twilio_stub.auth_token}))
+    create_local_providers(smtp_sink, twilio_stub)
     return smtp_sink, twilio_stub
 
 
